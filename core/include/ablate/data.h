@@ -1,0 +1,87 @@
+// Corpus → documents → split by document → tokenizer → token streams cached on disk, memory-mapped.
+//
+// The split is made on documents before any windowing, so no validation token can appear in a
+// training window: the training stream holds only training documents, the validation stream only
+// validation documents, each document followed by the end-of-text token.
+//
+// `data` section of a resolved run configuration (sweep.h):
+//   corpus:       "kjv" (the King James Bible from Debian's bible-kjv, one document per chapter)
+//                 | {text: PATH}  (a .txt file = one document, or a directory of .txt files)
+//                 | {jsonl: PATH, field: NAME}  (one document per line)
+//   tokenizer:    {kind: bpe, vocab_size: N}  (SentencePiece BPE trained on the training split)
+//                 | {kind: byte}  (256 bytes + end-of-text = 257)
+//   seq_len:      T, tokens per training window
+//   val_fraction: fraction of documents (by characters) held out for validation
+//   split_seed:   seed of the document shuffle that assigns documents to splits
+//
+// Everything derived is cached under `cache_dir` by content hash (of the documents and the
+// settings), so a tokenizer is trained once per corpus and setting.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace ablate {
+
+/// A read-only, memory-mapped array of uint32 token ids.
+class TokenStream {
+ public:
+  TokenStream() = default;
+  explicit TokenStream(const std::filesystem::path& file);  // maps the file
+  ~TokenStream();
+  TokenStream(TokenStream&&) noexcept;
+  TokenStream& operator=(TokenStream&&) noexcept;
+  TokenStream(const TokenStream&) = delete;
+  TokenStream& operator=(const TokenStream&) = delete;
+
+  const std::uint32_t* data() const { return data_; }
+  std::size_t size() const { return size_; }
+  std::uint32_t operator[](std::size_t i) const { return data_[i]; }
+
+ private:
+  const std::uint32_t* data_ = nullptr;
+  std::size_t size_ = 0;
+  void* mapping_ = nullptr;
+  std::size_t mapped_bytes_ = 0;
+};
+
+struct SplitStats {
+  std::int64_t documents = 0;
+  std::int64_t characters = 0;
+  std::int64_t tokens = 0;
+};
+
+struct PreparedData {
+  TokenStream train;  // training documents, each followed by eot
+  TokenStream val;    // validation documents, each followed by eot
+  std::int64_t vocab_size = 0;   // tokenizer vocabulary, eot included
+  std::uint32_t eot_token = 0;
+  std::string corpus_description;     // e.g. "King James Bible (Debian bible-kjv), 1189 chapters"
+  std::string tokenizer_description;  // e.g. "SentencePiece BPE, 2048 pieces, trained on the training split"
+  std::string split_rule;             // e.g. "by document (chapter), 10% of characters to validation, seed 0"
+  SplitStats train_stats, val_stats;
+  std::int64_t overlap_documents = 0; // documents present in both splits (by content hash); must be 0
+  std::filesystem::path tokenizer_model;  // the .model file (bpe), empty for bytes
+};
+
+/// Progress lines ("training tokenizer...") for long steps; may be empty.
+using ProgressFn = std::function<void(const std::string&)>;
+
+/// Loads, splits, tokenizes (or reuses the cache) and maps the data of a `data` section.
+/// Throws ablate::Error on a missing, unreadable, empty or binary corpus, a vocabulary the corpus
+/// cannot support, or a seq_len longer than the validation stream.
+PreparedData prepare_data(const nlohmann::json& data_config, const std::filesystem::path& cache_dir,
+                          const ProgressFn& progress = {});
+
+/// The vocabulary size a `data` section's tokenizer will have, without reading the corpus.
+std::int64_t tokenizer_vocab_size(const nlohmann::json& data_config);
+
+/// `$ABLATE_CACHE`, else `$XDG_CACHE_HOME/ablate`, else `~/.cache/ablate`.
+std::filesystem::path default_cache_dir();
+
+}  // namespace ablate

@@ -1,0 +1,69 @@
+// Sweep files: YAML → validated sweep → expanded runs.
+//
+// A sweep file (docs/sweep-format.md, ../shared/reference/interface.md) has a base (`data`, `model`,
+// `train`), named `arms` of dotted-path overrides, a `grid` of dotted path → values (cartesian
+// product applied to every arm) and `seeds`. Loading validates everything before anything trains:
+// unknown keys at every level, types, bounds, plugin names and every plugin option against that
+// plugin's schema, with defaults filled in. Every error is an ablate::Error whose location is the
+// file, line and column of the offending key or value, and whose message says what was expected
+// (the known keys, the loaded plugins of that kind, the type).
+//
+// The resolved configuration of one run is a JSON object with exactly these sections:
+//   { "data": {...}, "model": {...}, "train": {...}, "seed": N }
+// with every default filled in (see kHostSchema in sweep.cpp for the keys). Components are
+// objects `{"plugin": NAME, <every option of that plugin>}`. A run's id is a hash of the
+// canonical dump of that object, so it does not depend on the sweep's name, arm name or file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ablate/error.h"
+#include "ablate/plugin_registry.h"
+
+namespace ablate {
+
+struct RunSpec {
+  std::string id;           // 16 hex digits: XXH3-128 of config.dump() (sorted keys), truncated
+  std::string arm;          // arm name ("base" when the sweep has no arms)
+  std::int64_t seed = 0;
+  std::map<std::string, nlohmann::json> grid_point;  // dotted path → value of this run's grid point
+  nlohmann::json config;    // resolved configuration, see above
+  /// dotted path ("model.attention.n_heads") → where that value was written, for later errors
+  std::map<std::string, SourceLocation> locations;
+
+  /// Where a dotted path (or its nearest written ancestor) came from.
+  SourceLocation location_of(const std::string& dotted_path) const;
+};
+
+struct Sweep {
+  std::filesystem::path file;
+  std::string name;                // `name:`, default: the file's stem
+  std::vector<std::string> arms;   // in file order; the first is the baseline
+  std::string baseline;            // `baseline:` or the first arm
+  std::vector<std::int64_t> seeds; // default [0]
+  std::vector<RunSpec> runs;       // arms × grid × seeds, in that nesting order
+};
+
+/// Reads, validates and expands a sweep file. Throws ablate::Error with file:line:column.
+Sweep load_sweep(const std::filesystem::path& file, const PluginRegistry& registry);
+/// Same, from text (tests); `file` only names it in errors.
+Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& file,
+                  const PluginRegistry& registry);
+
+/// The run id of a resolved configuration.
+std::string run_id(const nlohmann::json& config);
+
+/// A validated component object (`{"plugin": "mha", "n_heads": 4, ...}`) as the SDK's ComponentSpec.
+sdk::ComponentSpec component_spec(sdk::Kind kind, const nlohmann::json& component,
+                                  const PluginRegistry& registry);
+
+/// The resolved configuration as YAML text (for config.yaml in a run directory).
+std::string config_to_yaml(const nlohmann::json& config);
+
+}  // namespace ablate
