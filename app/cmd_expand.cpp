@@ -1,0 +1,63 @@
+// `ablate expand SWEEP.yaml [--json]`: the runs a sweep expands to, with ids and model sizes,
+// without training. The parameter counts come from the plugins' cost functions.
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "ablate/data.h"
+#include "ablate/model_plan.h"
+#include "ablate/sweep.h"
+#include "commands.h"
+
+namespace ablate::app {
+namespace {
+
+struct ExpandOptions {
+  std::filesystem::path sweep_file;
+  bool json = false;
+};
+
+void run_expand(const ExpandOptions& options, const GlobalOptions& global) {
+  const auto registry = load_plugins(global);
+  const Sweep sweep = load_sweep(options.sweep_file, *registry);
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& run : sweep.runs) {
+    const ModelPlan plan = plan_model(run.config, tokenizer_vocab_size(run.config.at("data")), *registry);
+    out.push_back({{"id", run.id},
+                   {"arm", run.arm},
+                   {"seed", run.seed},
+                   {"grid_point", run.grid_point},
+                   {"params_total", plan.total.params_total},
+                   {"params_active", plan.total.params_active},
+                   {"flops_per_token", plan.total.flops_per_token},
+                   {"config", run.config}});
+  }
+  if (options.json) {
+    std::cout << out.dump(2) << std::endl;
+    return;
+  }
+  std::cout << fmt::format("sweep '{}' ({}): {} runs\n", sweep.name, sweep.file.string(), sweep.runs.size());
+  std::cout << fmt::format("{:<18} {:<20} {:>5} {:>14} {:>14} {:>14}  {}\n", "id", "arm", "seed", "params",
+                           "active", "FLOPs/token", "grid point");
+  for (const auto& r : out) {
+    std::string grid;
+    for (const auto& [path, value] : r.at("grid_point").items()) grid += path + "=" + value.dump() + " ";
+    std::cout << fmt::format("{:<18} {:<20} {:>5} {:>14} {:>14} {:>14.4g}  {}\n", r.at("id").get<std::string>(),
+                             r.at("arm").get<std::string>(), r.at("seed").get<std::int64_t>(),
+                             r.at("params_total").get<std::int64_t>(), r.at("params_active").get<std::int64_t>(),
+                             r.at("flops_per_token").get<double>(), grid);
+  }
+}
+
+}  // namespace
+
+void setup_expand(CLI::App& app, const GlobalOptions& global) {
+  auto options = std::make_shared<ExpandOptions>();
+  auto* cmd = app.add_subcommand("expand", "print the runs a sweep expands to, without training");
+  cmd->add_option("sweep", options->sweep_file, "sweep file (YAML)")->required()->check(CLI::ExistingFile);
+  cmd->add_flag("--json", options->json, "one JSON array: id, arm, seed, params_total, params_active, "
+                                         "flops_per_token, config");
+  cmd->callback([options, &global] { run_expand(*options, global); });
+}
+
+}  // namespace ablate::app

@@ -1,0 +1,56 @@
+// `ablate status DIR`: what each run of a sweep directory is: pending, running, done, failed, diverged.
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "ablate/error.h"
+#include "commands.h"
+
+namespace ablate::app {
+namespace {
+
+nlohmann::json read_json(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) return nullptr;
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+void run_status(const std::filesystem::path& dir) {
+  const nlohmann::json sweep = read_json(dir / "sweep.json");
+  if (sweep.is_null())
+    throw Error(fmt::format("{} is not a sweep directory: no readable sweep.json", dir.string()),
+                "pass OUT/<sweep name>, the directory `ablate run` printed");
+  std::map<std::string, int> counts;
+  std::cout << fmt::format("{:<18} {:<20} {:>5}  {:<9} {}\n", "id", "arm", "seed", "status", "detail");
+  for (const auto& run : sweep.at("runs")) {
+    const std::string id = run.at("id");
+    const nlohmann::json summary = read_json(dir / "runs" / id / "summary.json");
+    const std::string status = summary.is_null() ? "pending" : summary.value("status", "pending");
+    std::string detail = summary.is_null() ? "" : summary.value("error", "");
+    if (status == "done") detail = fmt::format("val loss {:.4f}", summary.value("val_loss", 0.0));
+    ++counts[status];
+    std::cout << fmt::format("{:<18} {:<20} {:>5}  {:<9} {}\n", id, run.at("arm").get<std::string>(),
+                             run.at("seed").get<std::int64_t>(), status, detail);
+  }
+  std::string line;
+  for (const auto& [status, n] : counts) line += fmt::format("{}{} {}", line.empty() ? "" : ", ", n, status);
+  std::cout << line << std::endl;
+}
+
+}  // namespace
+
+void setup_status(CLI::App& app) {
+  auto dir = std::make_shared<std::filesystem::path>();
+  auto* cmd = app.add_subcommand("status", "show each run of a sweep directory: pending, running, done, failed, diverged");
+  cmd->add_option("dir", *dir, "sweep directory (OUT/<sweep name>)")->required()->check(CLI::ExistingDirectory);
+  cmd->callback([dir] { run_status(*dir); });
+}
+
+}  // namespace ablate::app

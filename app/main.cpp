@@ -1,0 +1,37 @@
+// ablate: ablation studies of transformer components.
+// main only wires the subcommands together and turns errors into messages and exit codes:
+//   0 success, 1 a run failed or diverged, 2 bad input (sweep, plugin, data, flags), 3 internal error.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "ablate/error.h"
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ablate: ablation studies of transformer language-model components"};
+  app.require_subcommand(1);
+  ablate::app::GlobalOptions global;
+  app.add_option("--plugin-dir", global.plugin_dirs, "another directory of component plugins (repeatable)")
+      ->check(CLI::ExistingDirectory);
+  ablate::app::setup_run(app, global);
+  ablate::app::setup_expand(app, global);
+  ablate::app::setup_plugins(app, global);
+  ablate::app::setup_report(app);
+  ablate::app::setup_status(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {  // a subcommand's own non-zero exit status
+    return e.get_exit_code();
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  } catch (const ablate::Error& e) {
+    std::cerr << "error: " << e.located_message() << "\n";
+    if (!e.hint().empty()) std::cerr << "hint: " << e.hint() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 3;
+  }
+  return 0;
+}

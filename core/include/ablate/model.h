@@ -1,0 +1,60 @@
+// The model skeleton (components.md): token embedding (scaled by sqrt(d) when asked), dropout,
+// L pre-norm blocks  x += drop(attn(norm1(x))); x += drop(ffn(norm2(x))), final norm, LM head
+// tied to the embedding (or not). Every component comes from a plugin, as the plan says.
+//
+//   Transformer model(plan, registry);
+//   auto logits = model->forward(tokens);   // (B, T) int64 → (B, T, V)
+#pragma once
+
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+
+#include "ablate/model_plan.h"
+#include "ablate/sdk/component.h"
+
+namespace ablate {
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  BlockImpl(const ModelPlan& plan, std::int64_t layer, const PluginRegistry& registry);
+  torch::Tensor forward(const torch::Tensor& x);  // (B, T, d) → (B, T, d)
+
+  std::shared_ptr<sdk::ComponentImpl> norm1, attention, norm2, ffn;
+  torch::nn::Dropout drop{nullptr};
+};
+TORCH_MODULE(Block);
+
+class TransformerImpl : public torch::nn::Module {
+ public:
+  TransformerImpl(const ModelPlan& plan, const PluginRegistry& registry);
+
+  /// tokens: (B, T) int64 → logits (B, T, V)
+  torch::Tensor forward(const torch::Tensor& tokens);
+  /// Σ of the MoE auxiliary losses of the last forward; a zero scalar when there are none.
+  torch::Tensor aux_loss() const;
+  /// Per MoE block: expert load (E,) of the last forward.
+  std::vector<torch::Tensor> expert_loads() const;
+  /// Forwards the trainer's "optimizer stepped" notice to every component.
+  void after_optimizer_step();
+  /// Trainable parameters of the built module (compared with the plan's count).
+  std::int64_t parameter_count() const;
+
+  ModelPlan plan;
+  torch::nn::Embedding embedding{nullptr};
+  torch::nn::Dropout drop{nullptr};
+  torch::nn::ModuleList blocks{nullptr};
+  std::shared_ptr<sdk::ComponentImpl> final_norm;
+  torch::nn::Linear lm_head{nullptr};  // null when tied to the embedding
+
+ private:
+  std::vector<std::shared_ptr<sdk::ComponentImpl>> components_;  // every plugin module, for the hooks
+  std::vector<Block> block_list_;
+};
+TORCH_MODULE(Transformer);
+
+}  // namespace ablate

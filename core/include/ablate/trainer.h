@@ -1,0 +1,38 @@
+// Training one run: build the planned model, train it on the prepared data, evaluate every N
+// steps, and write the run directory (report.h describes its files).
+//
+//   nlohmann::json summary = train_run(run, data, registry, settings);   // summary.json's content
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include <c10/core/Device.h>
+#include <nlohmann/json.hpp>
+
+#include "ablate/data.h"
+#include "ablate/plugin_registry.h"
+#include "ablate/sweep.h"
+
+namespace ablate {
+
+struct TrainSettings {
+  c10::Device device{c10::kCPU};
+  std::filesystem::path run_dir;        // runs/<id>/
+  std::string label;                    // progress prefix, e.g. "run 2/4 swiglu seed 1"
+  std::function<void(const std::string&)> print;  // progress lines; stdout when empty
+};
+
+/// Trains `run` and returns its summary (also written to run_dir/summary.json). A loss that
+/// becomes NaN or infinite stops the run with status "diverged". Other failures throw.
+nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const PluginRegistry& registry,
+                         const TrainSettings& settings);
+
+/// Learning rate at `step` (0-based): linear warmup to `peak` over `warmup_steps`, then cosine
+/// down to `peak · min_fraction` at `total_steps`.
+double scheduled_lr(std::int64_t step, std::int64_t total_steps, std::int64_t warmup_steps, double peak,
+                    double min_fraction);
+
+}  // namespace ablate

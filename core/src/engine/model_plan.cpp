@@ -1,0 +1,108 @@
+// Planning a model from its configuration (see model_plan.h).
+#include "ablate/model_plan.h"
+
+#include <fmt/format.h>
+
+#include "ablate/error.h"
+#include "ablate/sdk/flops.h"
+#include "ablate/sweep.h"
+
+namespace ablate {
+namespace {
+
+sdk::RopeConfig rope_of(const nlohmann::json& j) {
+  sdk::RopeConfig rope;
+  rope.base = j.at("base").get<double>();
+  rope.pairing = j.at("pairing").get<std::string>();
+  rope.scaling = j.at("scaling").get<std::string>();
+  rope.factor = j.at("factor").get<double>();
+  rope.max_position = j.at("max_position").get<std::int64_t>();
+  rope.original_max_position = j.at("original_max_position").get<std::int64_t>();
+  rope.beta_fast = j.at("beta_fast").get<double>();
+  rope.beta_slow = j.at("beta_slow").get<double>();
+  rope.mscale = j.at("mscale").get<double>();
+  rope.mscale_all_dim = j.at("mscale_all_dim").get<double>();
+  return rope;
+}
+
+// The feed-forward slot takes an MLP or an MoE plugin: the name says which.
+sdk::Kind ffn_kind(const nlohmann::json& component, const PluginRegistry& registry) {
+  const std::string name = component.at("plugin").get<std::string>();
+  if (registry.find(sdk::Kind::mlp, name)) return sdk::Kind::mlp;
+  if (registry.find(sdk::Kind::moe, name)) return sdk::Kind::moe;
+  throw Error(fmt::format("no mlp or moe plugin named '{}'", name));
+}
+
+}  // namespace
+
+sdk::ModelContext ModelPlan::context(std::int64_t layer) const {
+  sdk::ModelContext ctx;
+  ctx.d_model = d_model;
+  ctx.n_layers = n_layers;
+  ctx.layer_index = layer;
+  ctx.seq_len = seq_len;
+  ctx.dropout = dropout;
+  ctx.rope = rope;
+  return ctx;
+}
+
+const sdk::ComponentSpec& ModelPlan::ffn_of(std::int64_t layer) const {
+  return (layer < first_dense_layers && dense_ffn) ? *dense_ffn : ffn;
+}
+
+ModelPlan plan_model(const nlohmann::json& run_config, std::int64_t tokenizer_vocab_size,
+                     const PluginRegistry& registry) {
+  const nlohmann::json& m = run_config.at("model");
+  ModelPlan plan;
+  plan.vocab_size = tokenizer_vocab_size;
+  if (!m.at("vocab_size").is_null()) {
+    plan.vocab_size = m.at("vocab_size").get<std::int64_t>();
+    if (plan.vocab_size < tokenizer_vocab_size)
+      throw Error(fmt::format("model.vocab_size {} is smaller than the tokenizer's vocabulary {}",
+                              plan.vocab_size, tokenizer_vocab_size),
+                  "leave model.vocab_size unset to use the tokenizer's");
+  }
+  plan.d_model = m.at("d_model").get<std::int64_t>();
+  plan.n_layers = m.at("n_layers").get<std::int64_t>();
+  plan.seq_len = run_config.at("data").at("seq_len").get<std::int64_t>();
+  plan.first_dense_layers = m.at("first_dense_layers").get<std::int64_t>();
+  plan.dropout = m.at("dropout").get<double>();
+  plan.embedding_scale = m.at("embedding_scale").get<bool>();
+  plan.tie_embeddings = m.at("tie_embeddings").get<bool>();
+  plan.rope = rope_of(m.at("rope"));
+  plan.attention = component_spec(sdk::Kind::attention, m.at("attention"), registry);
+  plan.ffn = component_spec(ffn_kind(m.at("ffn"), registry), m.at("ffn"), registry);
+  plan.norm = component_spec(sdk::Kind::norm, m.at("norm"), registry);
+  if (plan.first_dense_layers > plan.n_layers)
+    throw Error(fmt::format("model.first_dense_layers {} is larger than n_layers {}", plan.first_dense_layers,
+                            plan.n_layers));
+  const std::int64_t n_dense = m.at("dense_ffn").is_null() ? 0 : plan.first_dense_layers;
+  if (!m.at("dense_ffn").is_null())
+    plan.dense_ffn = component_spec(sdk::Kind::mlp, m.at("dense_ffn"), registry);
+  else if (plan.first_dense_layers > 0 && plan.ffn.kind == sdk::Kind::moe)
+    throw Error("model.first_dense_layers > 0 needs model.dense_ffn (the MLP of those blocks)");
+
+  const std::int64_t d = plan.d_model, V = plan.vocab_size;
+  // Active parameters count every dense parameter (the convention: total minus idle experts).
+  const sdk::Cost embedding{V * d, V * d, 0.0};
+  const sdk::Cost lm_head{plan.tie_embeddings ? 0 : V * d, plan.tie_embeddings ? 0 : V * d,
+                          sdk::flops::linear(d, V)};
+  const auto ctx = registry.bind(plan.context(0));
+  plan.parts.push_back({"embedding", "core", nullptr, 1, embedding});
+  plan.parts.push_back({"attention", plan.attention.plugin, m.at("attention"), plan.n_layers,
+                        registry.cost(plan.attention, ctx)});
+  plan.parts.push_back({"ffn", plan.ffn.plugin, m.at("ffn"), plan.n_layers - n_dense, registry.cost(plan.ffn, ctx)});
+  if (n_dense > 0)
+    plan.parts.push_back({"dense_ffn", plan.dense_ffn->plugin, m.at("dense_ffn"), n_dense,
+                          registry.cost(*plan.dense_ffn, ctx)});
+  plan.parts.push_back({"norm", plan.norm.plugin, m.at("norm"), 2 * plan.n_layers + 1, registry.cost(plan.norm, ctx)});
+  plan.parts.push_back({"lm_head", "core", nullptr, 1, lm_head});
+  for (const auto& part : plan.parts) {
+    plan.total.params_total += part.count * part.cost.params_total;
+    plan.total.params_active += part.count * part.cost.params_active;
+    plan.total.flops_per_token += static_cast<double>(part.count) * part.cost.flops_per_token;
+  }
+  return plan;
+}
+
+}  // namespace ablate

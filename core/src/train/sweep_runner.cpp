@@ -1,0 +1,131 @@
+// Running a sweep (see sweep_runner.h).
+#include "ablate/sweep_runner.h"
+
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "ablate/atomic_file.h"
+#include "ablate/causality.h"
+#include "ablate/data.h"
+#include "ablate/device.h"
+#include "ablate/error.h"
+#include "ablate/model_plan.h"
+#include "ablate/report.h"
+#include "ablate/trainer.h"
+
+namespace ablate {
+namespace {
+
+void print(const std::string& line) { std::cout << line << std::endl; }
+
+std::string status_of(const std::filesystem::path& run_dir) {
+  std::ifstream in(run_dir / "summary.json");
+  if (!in) return "pending";
+  try {
+    return nlohmann::json::parse(in).value("status", "pending");
+  } catch (const std::exception&) {
+    return "pending";  // unreadable: train again
+  }
+}
+
+void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
+  nlohmann::json runs = nlohmann::json::array();
+  for (const auto& run : sweep.runs)
+    runs.push_back({{"id", run.id}, {"arm", run.arm}, {"seed", run.seed}, {"grid_point", run.grid_point}});
+  const nlohmann::json j = {{"name", sweep.name},
+                            {"file", std::filesystem::absolute(sweep.file).string()},
+                            {"baseline", sweep.baseline},
+                            {"arms", sweep.arms},
+                            {"seeds", sweep.seeds},
+                            {"runs", runs}};
+  write_file_atomic(dir / "sweep.json", j.dump(2));
+}
+
+// Every distinct attention configuration of the sweep must pass the causality check in training
+// and evaluation mode before any run trains.
+void prove_attention_causal(const Sweep& sweep, const PluginRegistry& registry, const c10::Device& device) {
+  std::set<std::string> checked;
+  for (const auto& run : sweep.runs) {
+    const auto& model = run.config.at("model");
+    const nlohmann::json key = {model.at("attention"), model.at("d_model"), model.at("rope"),
+                                run.config.at("data").at("seq_len")};
+    if (!checked.insert(key.dump()).second) continue;
+    const std::int64_t vocab = tokenizer_vocab_size(run.config.at("data"));
+    const ModelPlan plan = plan_model(run.config, vocab, registry);
+    auto attention = registry.create(plan.attention, plan.context(0));
+    attention->to(device);
+    for (const bool training : {true, false}) {
+      attention->train(training);
+      const CausalityResult result = check_causality(*attention, plan.d_model, plan.seq_len);
+      if (!result.causal)
+        throw Error(fmt::format("attention plugin '{}' fails the causality check in {} mode: {}", plan.attention.plugin,
+                                training ? "training" : "evaluation", result.describe()),
+                    "ablate refuses to train a model that can see the tokens it predicts", run.location_of("model.attention"));
+    }
+    print(fmt::format("attention '{}' ({}): proven causal in training and evaluation mode", plan.attention.plugin,
+                      model.at("attention").dump()));
+  }
+}
+
+}  // namespace
+
+std::filesystem::path sweep_directory(const Sweep& sweep, const std::filesystem::path& out_dir) {
+  return out_dir / sweep.name;
+}
+
+SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, const SweepRunOptions& options) {
+  if (options.threads > 0) at::set_num_threads(options.threads);
+  const c10::Device device = parse_device(options.device);
+  const auto cache_dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
+  SweepRunResult result;
+  result.sweep_dir = sweep_directory(sweep, options.out_dir);
+  std::filesystem::create_directories(result.sweep_dir / "runs");
+  write_sweep_json(sweep, result.sweep_dir);
+  prove_attention_causal(sweep, registry, device);
+
+  std::map<std::string, PreparedData> data_by_config;  // runs with the same data share it
+  const std::size_t n = sweep.runs.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const RunSpec& run = sweep.runs[i];
+    const auto run_dir = result.sweep_dir / "runs" / run.id;
+    const std::string label = fmt::format("run {}/{} {} seed {}", i + 1, n, run.arm, run.seed);
+    if (status_of(run_dir) == "done") {
+      print(fmt::format("[{}] {} already done, skipped", label, run.id));
+      ++result.skipped;
+      continue;
+    }
+    std::filesystem::create_directories(run_dir);
+    write_file_atomic(run_dir / "config.yaml", config_to_yaml(run.config));
+    write_file_atomic(run_dir / "config.json", run.config.dump(2));
+    try {
+      const nlohmann::json& data_config = run.config.at("data");
+      auto it = data_by_config.find(data_config.dump());
+      if (it == data_by_config.end())
+        it = data_by_config
+                 .emplace(data_config.dump(),
+                          prepare_data(data_config, cache_dir, [](const std::string& s) { print("data: " + s); }))
+                 .first;
+      print(fmt::format("[{}] {} training on {}", label, run.id, device_description(device)));
+      const auto summary = train_run(run, it->second, registry, {.device = device, .run_dir = run_dir, .label = label});
+      if (summary.at("status") == "diverged") ++result.diverged;
+      ++result.trained;
+    } catch (const std::exception& e) {
+      // One failing run must not end the sweep: record why and go on.
+      ++result.failed;
+      nlohmann::json summary = {{"id", run.id}, {"arm", run.arm}, {"seed", run.seed}, {"status", "failed"},
+                                {"grid_point", run.grid_point}, {"error", e.what()}};
+      write_file_atomic(run_dir / "summary.json", summary.dump(2));
+      std::cerr << fmt::format("[{}] failed: {}", label, e.what()) << std::endl;
+    }
+  }
+  result.report = write_report(result.sweep_dir);
+  return result;
+}
+
+}  // namespace ablate

@@ -1,0 +1,317 @@
+// One run, written out top to bottom like llm.c's main loop: set-up, then the loop with its
+// periodic evaluation, then the summary. Deterministic on the CPU for a given seed and thread
+// count: every random draw (initialisation, dropout, batches) comes from the run's seed.
+#include "ablate/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <numbers>
+#include <random>
+#include <sstream>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/utils.h>
+
+#include "ablate/atomic_file.h"
+#include "ablate/device.h"
+#include "ablate/error.h"
+#include "ablate/model.h"
+
+namespace ablate {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string format_duration(double seconds) {
+  const auto s = static_cast<std::int64_t>(std::max(0.0, seconds));
+  return s >= 60 ? fmt::format("{}m{:02d}s", s / 60, s % 60) : fmt::format("{}s", s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// batches: windows of T+1 tokens; inputs are the first T, targets the last T
+
+struct Batch {
+  torch::Tensor inputs;   // (B, T) int64
+  torch::Tensor targets;  // (B, T) int64
+};
+
+Batch make_batch(const TokenStream& stream, const std::vector<std::size_t>& offsets, std::int64_t T,
+                 const c10::Device& device) {
+  const auto B = static_cast<std::int64_t>(offsets.size());
+  auto window = torch::empty({B, T + 1}, torch::kInt64);
+  auto* out = window.data_ptr<std::int64_t>();
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t t = 0; t <= T; ++t) out[b * (T + 1) + t] = stream[offsets[b] + t];
+  window = window.to(device);
+  return {window.slice(1, 0, T), window.slice(1, 1, T + 1)};
+}
+
+// Training windows start anywhere in the training stream, drawn from the run's seed.
+class TrainSampler {
+ public:
+  TrainSampler(const TokenStream& stream, std::int64_t T, std::uint64_t seed)
+      : stream_(stream), T_(T), rng_(seed), offset_(0, stream.size() - static_cast<std::size_t>(T) - 1) {}
+  Batch next(std::int64_t batch_size, const c10::Device& device) {
+    std::vector<std::size_t> offsets(batch_size);
+    for (auto& o : offsets) o = offset_(rng_);
+    return make_batch(stream_, offsets, T_, device);
+  }
+
+ private:
+  const TokenStream& stream_;
+  std::int64_t T_;
+  std::mt19937_64 rng_;
+  std::uniform_int_distribution<std::size_t> offset_;
+};
+
+// The validation set: the same non-overlapping windows from the start of the validation stream
+// at every evaluation, so curves of different runs and steps are comparable.
+std::vector<Batch> validation_batches(const TokenStream& stream, std::int64_t T, std::int64_t batch_size,
+                                      std::int64_t n_batches, const c10::Device& device) {
+  const auto windows = static_cast<std::int64_t>((stream.size() - 1) / static_cast<std::size_t>(T));
+  if (windows < 1) throw Error(fmt::format("the validation split has fewer than seq_len + 1 = {} tokens", T + 1));
+  std::vector<Batch> batches;
+  std::int64_t next = 0;
+  for (std::int64_t i = 0; i < n_batches && next < windows; ++i) {
+    std::vector<std::size_t> offsets;
+    for (std::int64_t b = 0; b < batch_size && next < windows; ++b, ++next)
+      offsets.push_back(static_cast<std::size_t>(next * T));
+    batches.push_back(make_batch(stream, offsets, T, device));
+  }
+  return batches;
+}
+
+struct Evaluation {
+  double loss = 0.0;
+  double accuracy = 0.0;
+};
+
+Evaluation evaluate(Transformer& model, const std::vector<Batch>& batches) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  double loss_sum = 0.0, correct = 0.0, count = 0.0;
+  for (const auto& batch : batches) {
+    const auto logits = model->forward(batch.inputs);
+    const auto flat = logits.reshape({-1, logits.size(-1)}).to(torch::kFloat);
+    const auto targets = batch.targets.reshape({-1});
+    loss_sum += torch::nn::functional::cross_entropy(
+                    flat, targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .item<double>();
+    correct += flat.argmax(-1).eq(targets).sum().item<double>();
+    count += static_cast<double>(targets.numel());
+  }
+  model->train();
+  return {loss_sum / count, correct / count};
+}
+
+// Weight decay on matrices only; norms, biases and other vectors are not decayed.
+std::vector<torch::optim::OptimizerParamGroup> parameter_groups(Transformer& model, double weight_decay) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& p : model->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                 torch::optim::AdamWOptions().weight_decay(weight_decay)));
+  groups.emplace_back(no_decay,
+                      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions().weight_decay(0.0)));
+  return groups;
+}
+
+nlohmann::json components_of(const ModelPlan& plan) {
+  nlohmann::json parts = nlohmann::json::array();
+  for (const auto& part : plan.parts) {
+    parts.push_back({{"part", part.part},
+                     {"plugin", part.plugin},
+                     {"options", part.options},
+                     {"count", part.count},
+                     {"params_total", part.cost.params_total},
+                     {"params_active", part.cost.params_active},
+                     {"flops_per_token", part.cost.flops_per_token}});
+  }
+  return parts;
+}
+
+nlohmann::json data_of(const PreparedData& data) {
+  return {{"corpus", data.corpus_description},       {"tokenizer", data.tokenizer_description},
+          {"split_rule", data.split_rule},           {"vocab_size", data.vocab_size},
+          {"train_documents", data.train_stats.documents}, {"train_tokens", data.train_stats.tokens},
+          {"val_documents", data.val_stats.documents},     {"val_tokens", data.val_stats.tokens},
+          {"overlap_documents", data.overlap_documents}};
+}
+
+}  // namespace
+
+double scheduled_lr(std::int64_t step, std::int64_t total_steps, std::int64_t warmup_steps, double peak,
+                    double min_fraction) {
+  if (step < warmup_steps) return peak * static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
+  const double span = std::max<std::int64_t>(1, total_steps - warmup_steps);
+  const double progress = std::min(1.0, static_cast<double>(step - warmup_steps) / span);
+  const double floor = peak * min_fraction;
+  return floor + (peak - floor) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
+}
+
+nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const PluginRegistry& registry,
+                         const TrainSettings& settings) {
+  // -------------------------------------------------------------------------------------------
+  // set-up
+  const auto print = settings.print ? settings.print : [](const std::string& line) { std::cout << line << std::endl; };
+  const nlohmann::json& train = run.config.at("train");
+  const nlohmann::json& optimizer = train.at("optimizer");
+  const std::int64_t steps = train.at("steps").get<std::int64_t>();
+  const std::int64_t batch_size = train.at("batch_size").get<std::int64_t>();
+  const std::int64_t grad_accum = train.at("grad_accum").get<std::int64_t>();
+  const std::int64_t eval_every = train.at("eval_every").get<std::int64_t>();
+  const std::int64_t log_every = train.at("log_every").get<std::int64_t>();
+  const double peak_lr = optimizer.at("lr").get<double>();
+  const double min_lr_fraction = train.at("min_lr_fraction").get<double>();
+  const double grad_clip = train.at("grad_clip").get<double>();
+  const auto warmup_steps =
+      static_cast<std::int64_t>(std::round(train.at("warmup_fraction").get<double>() * static_cast<double>(steps)));
+  const std::int64_t T = run.config.at("data").at("seq_len").get<std::int64_t>();
+  if (data.train.size() < static_cast<std::size_t>(T) + 2)
+    throw Error(fmt::format("the training split has {} tokens, fewer than seq_len + 2 = {}", data.train.size(), T + 2),
+                "lower data.seq_len or use a larger corpus");
+
+  torch::manual_seed(static_cast<std::uint64_t>(run.seed));
+  const ModelPlan plan = plan_model(run.config, data.vocab_size, registry);
+  Transformer model(plan, registry);
+  model->to(settings.device);
+  model->train();
+  torch::optim::AdamW adamw(parameter_groups(model, optimizer.at("weight_decay").get<double>()),
+                            torch::optim::AdamWOptions(peak_lr)
+                                .betas({optimizer.at("beta1").get<double>(), optimizer.at("beta2").get<double>()})
+                                .eps(optimizer.at("eps").get<double>()));
+  for (auto& group : adamw.param_groups()) {
+    auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
+    o.betas({optimizer.at("beta1").get<double>(), optimizer.at("beta2").get<double>()});
+    o.eps(optimizer.at("eps").get<double>());
+  }
+  TrainSampler sampler(data.train, T, static_cast<std::uint64_t>(run.seed) * 0x9E3779B97F4A7C15ULL + 1);
+  const auto val_batches = validation_batches(data.val, T, batch_size, train.at("eval_batches").get<std::int64_t>(),
+                                              settings.device);
+  std::ostringstream tree;
+  tree << *model;
+
+  const auto metrics_path = settings.run_dir / "metrics.jsonl";
+  std::string metrics_text;  // rewritten whole (atomically) at every evaluation
+  nlohmann::json summary = {{"id", run.id},
+                            {"arm", run.arm},
+                            {"seed", run.seed},
+                            {"grid_point", run.grid_point},
+                            {"status", "running"},
+                            {"device", device_description(settings.device)},
+                            {"params_total", plan.total.params_total},
+                            {"params_active", plan.total.params_active},
+                            {"flops_per_token", plan.total.flops_per_token},
+                            {"model_tree", tree.str()},
+                            {"components", components_of(plan)},
+                            {"data", data_of(data)}};
+  write_file_atomic(settings.run_dir / "summary.json", summary.dump(2));
+
+  // -------------------------------------------------------------------------------------------
+  // the training loop
+  reset_peak_memory(settings.device);
+  const std::int64_t tokens_per_step = batch_size * grad_accum * T;
+  double train_seconds = 0.0;  // training only; evaluation time is not counted
+  double recent_loss_sum = 0.0;
+  std::int64_t recent_loss_count = 0;
+  double last_train_loss = std::nan("");
+  Evaluation last_eval{};
+
+  const auto record = [&](std::int64_t step, double lr) {
+    last_eval = evaluate(model, val_batches);
+    const double train_loss = recent_loss_count > 0 ? recent_loss_sum / static_cast<double>(recent_loss_count)
+                                                    : std::nan("");
+    nlohmann::json line = {{"step", step},
+                           {"tokens", step * tokens_per_step},
+                           {"seconds", train_seconds},
+                           {"train_loss", std::isnan(train_loss) ? nlohmann::json(nullptr) : nlohmann::json(train_loss)},
+                           {"val_loss", last_eval.loss},
+                           {"val_accuracy", last_eval.accuracy},
+                           {"val_perplexity", std::exp(last_eval.loss)},
+                           {"lr", lr}};
+    for (const auto& load : model->expert_loads()) {
+      const auto cpu = load.to(torch::kCPU, torch::kDouble).contiguous();
+      line["expert_load"].push_back(std::vector<double>(cpu.data_ptr<double>(), cpu.data_ptr<double>() + cpu.numel()));
+    }
+    metrics_text += line.dump() + "\n";
+    write_file_atomic(metrics_path, metrics_text);
+    recent_loss_sum = 0.0;
+    recent_loss_count = 0;
+  };
+
+  record(0, scheduled_lr(0, steps, warmup_steps, peak_lr, min_lr_fraction));
+  std::string status = "done";
+  std::int64_t step = 0;
+  for (; step < steps; ++step) {
+    const auto step_start = Clock::now();
+    const double lr = scheduled_lr(step, steps, warmup_steps, peak_lr, min_lr_fraction);
+    for (auto& group : adamw.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+
+    adamw.zero_grad();
+    double step_loss = 0.0;
+    for (std::int64_t micro = 0; micro < grad_accum; ++micro) {
+      const Batch batch = sampler.next(batch_size, settings.device);
+      const auto logits = model->forward(batch.inputs);
+      const auto lm_loss = torch::nn::functional::cross_entropy(
+          logits.reshape({-1, logits.size(-1)}).to(torch::kFloat), batch.targets.reshape({-1}));
+      const auto loss = (lm_loss + model->aux_loss()) / static_cast<double>(grad_accum);
+      loss.backward();
+      step_loss += lm_loss.item<double>() / static_cast<double>(grad_accum);
+    }
+    if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), grad_clip);
+    adamw.step();
+    model->after_optimizer_step();
+    synchronize(settings.device);
+    train_seconds += seconds_since(step_start);
+
+    last_train_loss = step_loss;
+    if (!std::isfinite(step_loss)) {
+      status = "diverged";
+      summary["error"] = fmt::format("training loss became {} at step {}", step_loss, step + 1);
+      print(fmt::format("[{}] {}", settings.label, summary["error"].get<std::string>()));
+      ++step;
+      break;
+    }
+    recent_loss_sum += step_loss;
+    ++recent_loss_count;
+    const std::int64_t done = step + 1;
+    if (done % log_every == 0 || done == steps) {
+      const double tok_s = static_cast<double>(done * tokens_per_step) / std::max(1e-9, train_seconds);
+      const double eta = train_seconds / static_cast<double>(done) * static_cast<double>(steps - done);
+      print(fmt::format("[{}] step {}/{} loss {:.4f} lr {:.2e} {:.0f} tok/s, {} left", settings.label, done, steps,
+                        step_loss, lr, tok_s, format_duration(eta)));
+    }
+    if (done % eval_every == 0 || done == steps) {
+      record(done, lr);
+      print(fmt::format("[{}] eval at step {}: val loss {:.4f}, accuracy {:.2f}%", settings.label, done,
+                        last_eval.loss, 100.0 * last_eval.accuracy));
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // summary
+  const std::int64_t tokens = step * tokens_per_step;
+  summary["status"] = status;
+  summary["steps"] = step;
+  summary["tokens"] = tokens;
+  summary["train_seconds"] = train_seconds;
+  summary["tokens_per_second"] = static_cast<double>(tokens) / std::max(1e-9, train_seconds);
+  summary["peak_memory_bytes"] = peak_memory_bytes(settings.device);
+  summary["train_loss"] = std::isfinite(last_train_loss) ? nlohmann::json(last_train_loss) : nlohmann::json(nullptr);
+  summary["val_loss"] = last_eval.loss;
+  summary["val_accuracy"] = last_eval.accuracy;
+  summary["val_perplexity"] = std::exp(last_eval.loss);
+  write_file_atomic(settings.run_dir / "summary.json", summary.dump(2));
+  return summary;
+}
+
+}  // namespace ablate

@@ -1,0 +1,154 @@
+// moe `topk` (the seed baseline's MoE): noisy top-k routing with a Switch auxiliary loss
+// (components.md). Router Linear(d, E) without bias; in training Gaussian noise (noise_std) is
+// added to the logits; p = softmax(logits) over all E; the k experts with the largest logits are
+// chosen and weighted by a softmax over their k logits; output Σ w_e · expert_e(x).
+// Auxiliary loss: aux_coef · E · Σ_e f_e · P_e, with f_e the fraction of (token, slot)
+// assignments to expert e and P_e the mean router probability of e.
+//
+// Dispatch: tokens are sorted by expert and each expert runs once on its contiguous block. The
+// block sizes are read on the host (fine on the CPU; the GPU path needs a grouped GEMM instead).
+#include <ablate/sdk/functional.h>
+#include <ablate/sdk/plugin.h>
+
+#include <stdexcept>
+
+#include <ATen/ATen.h>
+#include <torch/nn/modules/container/modulelist.h>
+
+namespace {
+
+using namespace ablate::sdk;
+
+struct TopkMoeOptions {
+  TopkMoeOptions(std::int64_t d_model, std::int64_t n_experts, std::int64_t top_k)
+      : d_model_(d_model), n_experts_(n_experts), top_k_(top_k) {}
+  /// model width
+  TORCH_ARG(std::int64_t, d_model);
+  /// routed experts E
+  TORCH_ARG(std::int64_t, n_experts);
+  /// experts per token k
+  TORCH_ARG(std::int64_t, top_k);
+  /// std of the Gaussian noise added to router logits in training; default 0.1
+  TORCH_ARG(double, noise_std) = 0.1;
+  /// coefficient of the Switch auxiliary loss; default 0.01
+  TORCH_ARG(double, aux_coef) = 0.01;
+};
+
+void check(const TopkMoeOptions& o) {
+  if (o.top_k() > o.n_experts())
+    throw std::invalid_argument("top_k " + std::to_string(o.top_k()) + " is larger than n_experts " +
+                                std::to_string(o.n_experts()));
+}
+
+class TopkMoeImpl : public ComponentImpl {
+ public:
+  TopkMoeImpl(const TopkMoeOptions& options, const ComponentSpec& expert, const ModelContext& ctx)
+      : options(options), expert_spec_(expert), ctx_(ctx) {
+    check(options);
+    reset();
+  }
+
+  void reset() {
+    router = register_module("router", make_linear(options.d_model(), options.n_experts(), false));
+    experts = register_module("experts", torch::nn::ModuleList());
+    expert_modules_.clear();
+    for (std::int64_t e = 0; e < options.n_experts(); ++e) {
+      auto expert = ctx_.build(expert_spec_, ctx_);
+      experts->push_back(expert);
+      expert_modules_.push_back(expert);
+    }
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) override {
+    const std::int64_t E = options.n_experts(), k = options.top_k(), d = options.d_model();
+    const auto flat = x.reshape({-1, d});                    // (N, d)
+    const std::int64_t N = flat.size(0);
+    auto logits = router(flat).to(at::kFloat);               // (N, E)
+    if (is_training() && options.noise_std() > 0) logits = logits + at::randn_like(logits) * options.noise_std();
+    const auto probs = at::softmax(logits, -1);              // (N, E)
+    auto [top_logits, top_experts] = logits.topk(k, -1);     // (N, k) each
+    const auto weights = at::softmax(top_logits, -1);        // (N, k)
+
+    // Sort the N·k (token, slot) assignments by expert; each expert sees one contiguous block.
+    const auto assignment_expert = top_experts.flatten();                       // (N·k)
+    const auto order = std::get<1>(assignment_expert.sort(/*stable=*/true, 0, false));
+    const auto token_of = at::div(order, k, "floor");                          // (N·k)
+    const auto counts = at::bincount(assignment_expert, {}, E);                 // (E,)
+    const auto counts_host = counts.cpu();
+    const auto* count = counts_host.data_ptr<std::int64_t>();
+    const auto expert_inputs = flat.index_select(0, token_of);                  // (N·k, d)
+    std::vector<torch::Tensor> outputs;
+    std::int64_t start = 0;
+    for (std::int64_t e = 0; e < E; ++e) {
+      if (count[e] == 0) continue;
+      const auto block = expert_inputs.narrow(0, start, count[e]).unsqueeze(0);  // (1, n_e, d)
+      outputs.push_back(expert_modules_[e]->forward(block).squeeze(0));
+      start += count[e];
+    }
+    const auto expert_outputs = at::cat(outputs, 0);                            // (N·k, d)
+    const auto w = weights.flatten().index_select(0, order).unsqueeze(-1).to(expert_outputs.scalar_type());
+    auto combined = at::zeros({N, d}, expert_outputs.options());
+    combined.index_add_(0, token_of, expert_outputs * w);
+
+    const auto fraction = counts.to(at::kFloat) / static_cast<double>(N * k);  // f_e
+    aux_ = options.aux_coef() * static_cast<double>(E) * (fraction * probs.mean(0)).sum();
+    load_ = fraction.detach();
+    return combined.view(x.sizes()).to(x.scalar_type());
+  }
+
+  torch::Tensor aux_loss() const override { return aux_; }
+  torch::Tensor expert_load() const override { return load_; }
+
+  void pretty_print(std::ostream& stream) const override {
+    stream << "ablate::topk(d_model=" << options.d_model() << ", n_experts=" << options.n_experts()
+           << ", top_k=" << options.top_k() << ", noise_std=" << options.noise_std()
+           << ", aux_coef=" << options.aux_coef() << ", expert=" << expert_spec_.plugin << ")";
+  }
+
+  TopkMoeOptions options;
+  torch::nn::Linear router{nullptr};
+  torch::nn::ModuleList experts{nullptr};
+
+ private:
+  ComponentSpec expert_spec_;
+  ModelContext ctx_;
+  std::vector<std::shared_ptr<ComponentImpl>> expert_modules_;
+  torch::Tensor aux_, load_;
+};
+TORCH_MODULE(TopkMoe);
+
+const OptionSpec kOptions[] = {
+    {.name = "n_experts", .type = OptionType::integer, .default_value = "8", .doc = "routed experts E", .min = 1},
+    {.name = "top_k", .type = OptionType::integer, .default_value = "2", .doc = "experts per token k", .min = 1},
+    {.name = "noise_std", .type = OptionType::number, .default_value = "0.1",
+     .doc = "std of Gaussian noise on router logits in training", .min = 0.0},
+    {.name = "aux_coef", .type = OptionType::number, .default_value = "0.01",
+     .doc = "coefficient of the Switch auxiliary balancing loss", .min = 0.0},
+    {.name = "expert", .type = OptionType::component, .default_value = nullptr,
+     .doc = "the expert MLP, e.g. {plugin: silu, d_ff: 1024} (required)", .choices = "mlp"},
+};
+
+TopkMoeOptions options_of(const ModelContext& ctx, const Options& o) {
+  return TopkMoeOptions(ctx.d_model, o.integer("n_experts"), o.integer("top_k"))
+      .noise_std(o.number("noise_std"))
+      .aux_coef(o.number("aux_coef"));
+}
+
+std::shared_ptr<ComponentImpl> make(const ModelContext& ctx, const Options& o) {
+  return TopkMoe(options_of(ctx, o), o.component("expert"), ctx).ptr();
+}
+
+Cost cost(const ModelContext& ctx, const Options& o) {
+  const TopkMoeOptions m = options_of(ctx, o);
+  check(m);
+  const Cost expert = ctx.cost(o.component("expert"), ctx);
+  const std::int64_t router = flops::linear_params(m.d_model(), m.n_experts());
+  return {.params_total = router + m.n_experts() * expert.params_total,
+          .params_active = router + m.top_k() * expert.params_active,
+          .flops_per_token = flops::linear(m.d_model(), m.n_experts()) +
+                             static_cast<double>(m.top_k()) * expert.flops_per_token};
+}
+
+}  // namespace
+
+ABLATE_PLUGIN(moe, "topk", "noisy top-k mixture of experts with a Switch auxiliary loss", kOptions, make, cost)

@@ -1,0 +1,179 @@
+// Components against their formulas (components.md), causality of every loaded attention
+// plugin, and built parameter counts equal to the plugins' cost functions.
+#include <catch2/catch.hpp>
+
+#include <ATen/ATen.h>
+#include <torch/nn/functional/activation.h>
+
+#include "ablate/causality.h"
+#include "ablate/plugin_registry.h"
+#include "ablate/sdk/component.h"
+
+using namespace ablate;
+using sdk::ComponentSpec;
+using sdk::Kind;
+
+namespace {
+
+const PluginRegistry& registry() {
+  static PluginRegistry* r = [] {
+    auto* reg = new PluginRegistry();
+    reg->load_directory(ABLATE_PLUGIN_DIR);
+    return reg;
+  }();
+  return *r;
+}
+
+sdk::ModelContext context(std::int64_t d_model, std::int64_t seq_len = 16) {
+  sdk::ModelContext ctx;
+  ctx.d_model = d_model;
+  ctx.n_layers = 1;
+  ctx.seq_len = seq_len;
+  return registry().bind(ctx);
+}
+
+// A spec with every option at its schema default, then `overrides`.
+ComponentSpec spec(Kind kind, const std::string& plugin, const sdk::Options& overrides = {}) {
+  ComponentSpec s{kind, plugin, {}};
+  for (const auto& o : registry().get(kind, plugin).options()) {
+    if (!o.default_value) continue;
+    const std::string text = o.default_value;
+    switch (o.type) {
+      case sdk::OptionType::integer: s.options.values[o.name] = std::int64_t{std::stoll(text)}; break;
+      case sdk::OptionType::number: s.options.values[o.name] = std::stod(text); break;
+      case sdk::OptionType::boolean: s.options.values[o.name] = text == "true"; break;
+      case sdk::OptionType::string: s.options.values[o.name] = text; break;
+      case sdk::OptionType::component: break;
+    }
+  }
+  for (const auto& [k, v] : overrides.values) s.options.values[k] = v;
+  return s;
+}
+
+std::int64_t count_parameters(const torch::nn::Module& m) {
+  std::int64_t n = 0;
+  for (const auto& p : m.parameters()) n += p.numel();
+  return n;
+}
+
+at::Tensor param(const torch::nn::Module& m, const std::string& name) { return m.named_parameters()[name]; }
+
+}  // namespace
+
+TEST_CASE("every loaded attention plugin is causal in training and evaluation mode", "[component][causal]") {
+  for (const auto& plugin : registry().names(Kind::attention)) {
+    CAPTURE(plugin);
+    auto attention = registry().create(spec(Kind::attention, plugin, {{{"n_heads", std::int64_t{4}}}}), context(32));
+    for (const bool training : {true, false}) {
+      CAPTURE(training);
+      attention->train(training);
+      const auto result = check_causality(*attention, 32, 16);
+      CHECK(result.causal);
+      CHECK(result.max_leak < 1e-5);
+    }
+  }
+}
+
+TEST_CASE("mha is causal with every CPU backend and with grouped-query heads", "[component][causal]") {
+  const std::string backend = GENERATE("auto", "math");
+  const std::int64_t kv_heads = GENERATE(0, 1, 2);
+  CAPTURE(backend, kv_heads);
+  auto attention = registry().create(
+      spec(Kind::attention, "mha", {{{"n_heads", std::int64_t{4}}, {"n_kv_heads", kv_heads}, {"backend", backend}}}),
+      context(32));
+  attention->eval();
+  CHECK(check_causality(*attention, 32, 16).causal);
+}
+
+TEST_CASE("the causality check catches an attention that sees the future", "[component][causal]") {
+  // A module that mixes every position into every other: the check must say it is not causal.
+  struct Leaky : sdk::ComponentImpl {
+    at::Tensor forward(const at::Tensor& x) override { return x + x.mean(1, true); }
+  };
+  Leaky leaky;
+  const auto result = check_causality(leaky, 8, 16);
+  CHECK_FALSE(result.causal);
+  CHECK(result.max_leak > 1e-2);
+}
+
+TEST_CASE("flash attention on the CPU is an error that says so, not a silent fallback", "[component]") {
+  auto attention = registry().create(spec(Kind::attention, "mha", {{{"n_heads", std::int64_t{4}}, {"backend", std::string("flash")}}}),
+                                     context(32));
+  CHECK_THROWS_WITH(attention->forward(at::randn({1, 8, 32})), Catch::Contains("needs a CUDA device"));
+}
+
+TEST_CASE("each plugin builds exactly the parameters its cost function counts", "[component][params]") {
+  const std::vector<ComponentSpec> specs = {
+      spec(Kind::attention, "mha", {{{"n_heads", std::int64_t{4}}}}),
+      spec(Kind::attention, "mha", {{{"n_heads", std::int64_t{4}}, {"n_kv_heads", std::int64_t{1}}, {"bias", true}, {"qk_norm", true}}}),
+      spec(Kind::mlp, "silu", {{{"d_ff", std::int64_t{96}}}}),
+      spec(Kind::mlp, "swiglu", {{{"d_ff", std::int64_t{96}}}}),
+      spec(Kind::norm, "rmsnorm"),
+      spec(Kind::moe, "topk", {{{"expert", std::make_shared<const ComponentSpec>(spec(Kind::mlp, "silu", {{{"d_ff", std::int64_t{64}}}}))}}}),
+  };
+  for (const auto& s : specs) {
+    CAPTURE(s.plugin);
+    const auto module = registry().create(s, context(32));
+    const auto cost = registry().cost(s, context(32));
+    CHECK(count_parameters(*module) == cost.params_total);
+    CHECK(cost.params_active <= cost.params_total);
+  }
+}
+
+TEST_CASE("mha with H query heads and 1 or H key/value heads has the formula's parameters", "[component][params]") {
+  const std::int64_t d = 64, H = 8, hd = d / H;
+  CHECK(registry().cost(spec(Kind::attention, "mha", {{{"n_heads", H}}}), context(d)).params_total == 4 * d * d);
+  CHECK(registry().cost(spec(Kind::attention, "mha", {{{"n_heads", H}, {"n_kv_heads", std::int64_t{1}}}}), context(d))
+            .params_total == d * (H * hd + 2 * hd) + H * hd * d);
+  CHECK_THROWS_WITH(registry().cost(spec(Kind::attention, "mha", {{{"n_heads", std::int64_t{5}}}}), context(d)),
+                    Catch::Contains("d_model 64 is not divisible by n_heads 5"));
+}
+
+TEST_CASE("rmsnorm computes x * rsqrt(mean(x^2) + eps) * w", "[component]") {
+  auto norm = registry().create(spec(Kind::norm, "rmsnorm"), context(4));
+  const auto x = at::tensor({1.0f, 2.0f, 3.0f, 4.0f}).view({1, 1, 4});
+  const double rms = std::sqrt((1 + 4 + 9 + 16) / 4.0 + 1e-6);
+  const auto y = norm->forward(x);
+  for (int i = 0; i < 4; ++i) CHECK(y[0][0][i].item<double>() == Approx((i + 1) / rms).epsilon(1e-6));
+}
+
+TEST_CASE("swiglu computes W_down (SiLU(W_gate x) * W_up x) and silu computes W2 SiLU(W1 x)", "[component]") {
+  const auto x = at::randn({2, 3, 16});
+  auto swiglu = registry().create(spec(Kind::mlp, "swiglu", {{{"d_ff", std::int64_t{24}}}}), context(16));
+  const auto expected_swiglu =
+      at::matmul(at::silu(at::matmul(x, param(*swiglu, "gate.weight").t())) * at::matmul(x, param(*swiglu, "up.weight").t()),
+                 param(*swiglu, "down.weight").t());
+  CHECK(at::allclose(swiglu->forward(x), expected_swiglu, 1e-5, 1e-6));
+  auto silu = registry().create(spec(Kind::mlp, "silu", {{{"d_ff", std::int64_t{24}}}}), context(16));
+  silu->eval();
+  const auto expected_silu = at::matmul(at::silu(at::matmul(x, param(*silu, "w1.weight").t())), param(*silu, "w2.weight").t());
+  CHECK(at::allclose(silu->forward(x), expected_silu, 1e-5, 1e-6));
+}
+
+TEST_CASE("topk routes each token to its k largest logits with softmax weights over them", "[component][moe]") {
+  auto expert = std::make_shared<const ComponentSpec>(spec(Kind::mlp, "silu", {{{"d_ff", std::int64_t{8}}}}));
+  auto moe = registry().create(
+      spec(Kind::moe, "topk", {{{"n_experts", std::int64_t{4}}, {"top_k", std::int64_t{2}}, {"expert", expert}}}), context(8));
+  moe->eval();  // no router noise
+  const auto x = at::randn({1, 5, 8});
+  const auto y = moe->forward(x);
+  // Reference: loop over tokens and experts by the formula.
+  const auto logits = at::matmul(x.view({5, 8}), param(*moe, "router.weight").t());
+  auto reference = at::zeros({5, 8});
+  auto children = moe->named_children();
+  auto experts = moe->named_modules("", false);
+  for (int n = 0; n < 5; ++n) {
+    auto [top, idx] = logits[n].topk(2);
+    const auto w = at::softmax(top, 0);
+    for (int j = 0; j < 2; ++j) {
+      const auto e = idx[j].item<std::int64_t>();
+      auto& mod = *experts["experts." + std::to_string(e)]->as<sdk::ComponentImpl>();
+      reference[n] += w[j] * mod.forward(x[0][n].view({1, 1, 8})).view({8});
+    }
+  }
+  CHECK(at::allclose(y.view({5, 8}), reference, 1e-5, 1e-6));
+  const auto load = moe->expert_load();
+  REQUIRE(load.defined());
+  CHECK(load.sum().item<double>() == Approx(1.0));
+  CHECK(moe->aux_loss().defined());
+}
