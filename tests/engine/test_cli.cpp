@@ -1,0 +1,91 @@
+// The command line as scripts use it (interface.md): `ablate expand --json` gives the parameter
+// checksums of components.md, `ablate plugins --json` lists the plugins, bad input exits non-zero
+// with the file, line and column.
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+struct Output {
+  int status = 0;
+  std::string text;  // stdout and stderr
+};
+
+Output run_ablate(const std::string& args) {
+  const std::string command = std::string(ABLATE_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  Output out;
+  std::array<char, 4096> buffer{};
+  while (std::size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) out.text.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+std::filesystem::path write_temp(const std::string& name, const std::string& text) {
+  const auto dir = std::filesystem::temp_directory_path() / "ablate_test_cli";
+  std::filesystem::create_directories(dir);
+  const auto path = dir / name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("expand --json gives the parameter checksums of components.md", "[cli]") {
+  // Baseline model: mha + topk MoE of silu experts + rmsnorm, V = 49152, tied embedding.
+  const auto sweep = write_temp("checksums.yaml", R"(
+name: checksums
+data: {tokenizer: {kind: byte}}
+model:
+  vocab_size: 49152
+  attention: {plugin: mha, n_heads: 4}
+  ffn: {plugin: topk, n_experts: 8, top_k: 2, expert: {plugin: silu, d_ff: 1024}}
+  norm: {plugin: rmsnorm}
+arms:
+  d256_l3: {model.d_model: 256, model.n_layers: 3}
+  d512_l6: {model.d_model: 512, model.n_layers: 6, model.ffn.expert.d_ff: 2048, model.attention.n_heads: 8}
+  d512_l3: {model.d_model: 512, model.n_layers: 3, model.attention.n_heads: 8}
+)");
+  const Output out = run_ablate("expand --json " + sweep.string());
+  INFO(out.text);
+  REQUIRE(out.status == 0);
+  const auto runs = nlohmann::json::parse(out.text);
+  REQUIRE(runs.size() == 3);
+  CHECK(runs[0]["arm"] == "d256_l3");
+  CHECK(runs[0]["params_total"] == 25960192);
+  CHECK(runs[1]["params_total"] == 132151808);
+  CHECK(runs[2]["params_total"] == 53493248);
+  // top-2 of 8 experts: a token uses the router and 2 experts' worth of the MoE
+  CHECK(runs[0]["params_active"].get<std::int64_t>() < runs[0]["params_total"].get<std::int64_t>());
+  CHECK(runs[0]["flops_per_token"].get<double>() > 0);
+  CHECK(runs[0]["config"]["model"]["ffn"]["expert"]["d_ff"] == 1024);
+  CHECK(runs[0]["id"].get<std::string>().size() == 16);
+}
+
+TEST_CASE("plugins --json lists every built-in plugin with its options", "[cli]") {
+  const Output out = run_ablate("plugins --json");
+  REQUIRE(out.status == 0);
+  const auto plugins = nlohmann::json::parse(out.text);
+  std::set<std::string> names;
+  for (const auto& p : plugins) names.insert(p["kind"].get<std::string>() + "/" + p["name"].get<std::string>());
+  CHECK(names == std::set<std::string>{"attention/mha", "mlp/silu", "mlp/swiglu", "moe/topk", "norm/rmsnorm"});
+  for (const auto& p : plugins)
+    for (const auto& o : p["options"]) CHECK_FALSE(o["doc"].get<std::string>().empty());
+}
+
+TEST_CASE("a typo in a sweep exits non-zero naming the file, line, column and the known options", "[cli]") {
+  const auto sweep = write_temp("typo.yaml", "model:\n  attention: {plugin: mha, n_head: 4}\n");
+  const Output out = run_ablate("expand " + sweep.string());
+  CHECK(out.status == 2);
+  CHECK_THAT(out.text, Catch::Contains(sweep.string() + ":2:"));
+  CHECK_THAT(out.text, Catch::Contains("n_head"));
+  CHECK_THAT(out.text, Catch::Contains("n_heads"));
+}
