@@ -44,8 +44,8 @@ struct RunSpec {
 struct Sweep {
   std::filesystem::path file;
   std::string name;                // `name:`, default: the file's stem
-  std::vector<std::string> arms;   // in file order; the first is the baseline
-  std::string baseline;            // `baseline:` or the first arm
+  std::vector<std::string> arms;   // in file order
+  std::string baseline;            // `baseline:`, default the first arm
   std::vector<std::int64_t> seeds; // default [0]
   std::vector<RunSpec> runs;       // arms × grid × seeds, in that nesting order
 };

@@ -1,0 +1,849 @@
+// Sweep files: parse, merge arms and grid points into the base, validate against the host schema
+// (sweep_schema.cpp) and the plugins' option schemas, expand into runs (see sweep.h).
+//
+// The pipeline of one run:
+//   YAML text → LocatedNode tree (yaml_json.cpp, every key and value with its file:line:column)
+//   base tree + the arm's overrides + the grid point's overrides → merged tree (still located)
+//   merged tree → resolved JSON (types normalised, defaults filled), every error at its location
+//   resolved JSON → plugins' cost functions (cross-option checks), + seed → config → id
+// Deliberate limits: `tune` and `budget` are reserved keys that are refused for now.
+#include "ablate/sweep.h"
+
+#include <algorithm>
+#include <fstream>
+#include <optional>
+#include <span>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "sweep_schema.h"
+#include "yaml_json.h"
+
+namespace ablate {
+namespace {
+
+using nlohmann::json;
+using sweep_schema::FieldType;
+using sweep_schema::SchemaField;
+
+// ---------------------------------------------------------------------------------------------
+// small helpers
+
+std::string join(const std::vector<std::string>& items, const char* separator = ", ") {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out.empty() ? "(none)" : out;
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> out;
+  std::string part;
+  std::stringstream ss(text);
+  while (std::getline(ss, part, separator)) out.push_back(part);
+  if (!text.empty() && text.back() == separator) out.emplace_back();
+  return out;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+/// "did you mean 'model'?" when one known name is close to `word`, else "".
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& known) {
+  std::string best;
+  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto& candidate : known) {
+    const std::size_t d = edit_distance(word, candidate);
+    if (d < best_distance) best = candidate, best_distance = d;
+  }
+  return best.empty() ? std::string() : fmt::format("did you mean '{}'?", best);
+}
+
+std::vector<std::string> names_of(std::span<const SchemaField> fields) {
+  std::vector<std::string> out;
+  for (const auto& field : fields) out.emplace_back(field.name);
+  return out;
+}
+
+std::string number_text(double v) { return fmt::format("{}", v); }
+
+/// "≥ 1", "in [0, 1)", "> 0" or "" for an unbounded field.
+std::string bounds_text(const SchemaField& f) {
+  const bool lo = f.min != -sweep_schema::kInf, hi = f.max != sweep_schema::kInf;
+  if (lo && hi)
+    return fmt::format("in {}{}, {}{}", f.min_exclusive ? "(" : "[", number_text(f.min), number_text(f.max),
+                       f.max_exclusive ? ")" : "]");
+  if (lo) return fmt::format("{} {}", f.min_exclusive ? ">" : "≥", number_text(f.min));
+  if (hi) return fmt::format("{} {}", f.max_exclusive ? "<" : "≤", number_text(f.max));
+  return {};
+}
+
+bool in_bounds(const SchemaField& f, double v) {
+  if (f.min_exclusive ? !(v > f.min) : !(v >= f.min)) return false;
+  if (f.max_exclusive ? !(v < f.max) : !(v <= f.max)) return false;
+  return true;
+}
+
+/// The host's view of a plugin option.
+SchemaField field_of(const sdk::OptionSpec& option) {
+  SchemaField f;
+  f.name = option.name;
+  f.doc = option.doc;
+  f.default_value = option.default_value;
+  f.choices = option.choices;
+  f.min = option.min;
+  f.max = option.max;
+  switch (option.type) {
+    case sdk::OptionType::integer: f.type = FieldType::integer; break;
+    case sdk::OptionType::number: f.type = FieldType::number; break;
+    case sdk::OptionType::boolean: f.type = FieldType::boolean; break;
+    case sdk::OptionType::string: f.type = FieldType::string; break;
+    case sdk::OptionType::component: f.type = FieldType::component; break;
+  }
+  return f;
+}
+
+std::optional<sdk::Kind> kind_from_name(const std::string& name) {
+  for (sdk::Kind kind : {sdk::Kind::attention, sdk::Kind::mlp, sdk::Kind::moe, sdk::Kind::norm})
+    if (name == sdk::kind_name(kind)) return kind;
+  return std::nullopt;
+}
+
+std::vector<sdk::Kind> kinds_of(const char* choices) {
+  std::vector<sdk::Kind> out;
+  for (const auto& name : split(choices ? choices : "", '|'))
+    if (auto kind = kind_from_name(name)) out.push_back(*kind);
+  return out;
+}
+
+/// The kind among `kinds` that has a plugin named `name` (the first one when several do).
+std::optional<sdk::Kind> find_kind(const PluginRegistry& registry, const std::vector<sdk::Kind>& kinds,
+                                   const std::string& name) {
+  for (sdk::Kind kind : kinds)
+    if (registry.find(kind, name)) return kind;
+  return std::nullopt;
+}
+
+std::string kinds_text(const std::vector<sdk::Kind>& kinds) {
+  std::vector<std::string> names;
+  for (sdk::Kind kind : kinds) names.emplace_back(sdk::kind_name(kind));
+  return join(names, " or ");
+}
+
+std::string last_segment(const std::string& path) {
+  const auto dot = path.rfind('.');
+  return dot == std::string::npos ? path : path.substr(dot + 1);
+}
+
+/// The default of a field as a located node placed at `where` (the map that lacks the key).
+LocatedNode default_node(const SchemaField& field, const SourceLocation& where) {
+  LocatedNode node;
+  const std::string text = field.default_value;
+  if (text == "null" || text == "~") {
+    node.type = LocatedNode::Type::null;
+  } else if (field.type == FieldType::integer || field.type == FieldType::number ||
+             field.type == FieldType::boolean || field.type == FieldType::string) {
+    node.type = LocatedNode::Type::scalar;
+    node.text = text;
+    node.quoted = field.type == FieldType::string;
+  } else {
+    node = parse_located_yaml(text, where.file);
+  }
+  node.relocate(where);
+  return node;
+}
+
+// ---------------------------------------------------------------------------------------------
+// validation: located tree → resolved JSON
+
+class Resolver {
+ public:
+  Resolver(const PluginRegistry& registry, std::filesystem::path base_dir,
+           std::map<std::string, SourceLocation>& locations)
+      : registry_(registry), base_dir_(std::move(base_dir)), locations_(locations) {}
+
+  /// A section map (data, model, rope...): every key checked, every missing key defaulted.
+  json section(const LocatedNode& node, std::span<const SchemaField> fields, const std::string& path) {
+    if (!node.is_map() && !node.is_null())
+      throw Error(fmt::format("'{}' must be a map, got {}", last_segment(path), node.describe()), {}, node.where);
+    json out = json::object();
+    for (const auto& entry : node.entries) {
+      const SchemaField* field = sweep_schema::find_field(fields, entry.key);
+      if (field == nullptr) throw unknown_key(entry, path, names_of(fields));
+      out[entry.key] = value(entry.value, *field, join_path(path, entry.key));
+    }
+    for (const auto& field : fields) {
+      if (out.contains(field.name)) continue;
+      out[field.name] = missing(node, field, path);
+    }
+    return out;
+  }
+
+  json value(const LocatedNode& node, const SchemaField& field, const std::string& path) {
+    record(path, node.where);
+    const std::string name = field.name;
+    if (node.is_null() && field.nullable) return nullptr;
+    switch (field.type) {
+      case FieldType::integer: {
+        std::int64_t v = 0;
+        if (!node.is_scalar() || node.quoted || !parse_yaml_integer(node.text, v))
+          throw Error(fmt::format("'{}' must be an integer, got {}", name, node.describe()), {}, node.where);
+        if (!in_bounds(field, static_cast<double>(v)))
+          throw Error(fmt::format("'{}' must be {}, got {}", name, bounds_text(field), node.text), {}, node.where);
+        return v;
+      }
+      case FieldType::number: {
+        double v = 0;
+        if (!node.is_scalar() || node.quoted || !parse_yaml_number(node.text, v))
+          throw Error(fmt::format("'{}' must be a number, got {}", name, node.describe()), {}, node.where);
+        if (!in_bounds(field, v))
+          throw Error(fmt::format("'{}' must be {}, got {}", name, bounds_text(field), node.text), {}, node.where);
+        return v;
+      }
+      case FieldType::boolean: {
+        bool v = false;
+        if (!node.is_scalar() || node.quoted || !parse_yaml_bool(node.text, v))
+          throw Error(fmt::format("'{}' must be true or false, got {}", name, node.describe()), {}, node.where);
+        return v;
+      }
+      case FieldType::string: {
+        if (!node.is_scalar())
+          throw Error(fmt::format("'{}' must be {}, got {}", name,
+                                  field.choices ? sweep_schema::describe_type(field) : "a string", node.describe()),
+                      {}, node.where);
+        if (field.choices) {
+          const auto choices = split(field.choices, '|');
+          if (std::find(choices.begin(), choices.end(), node.text) == choices.end())
+            throw Error(fmt::format("'{}' must be one of {}, got {}", name, field.choices, node.describe()),
+                        did_you_mean(node.text, choices), node.where);
+        }
+        return node.text;
+      }
+      case FieldType::section: return section(node, field.fields, path);
+      case FieldType::component: return component(node, field, path);
+      case FieldType::corpus: return corpus(node, path);
+      case FieldType::tokenizer: return tokenizer(node, path);
+    }
+    return nullptr;
+  }
+
+  /// `{plugin: NAME, ...options}` checked against that plugin's option schema.
+  json component(const LocatedNode& node, const SchemaField& field, const std::string& path) {
+    const std::string name = field.name;
+    const std::vector<sdk::Kind> kinds = kinds_of(field.choices);
+    if (!node.is_map())
+      throw Error(fmt::format("'{}' must be a map {{plugin: NAME, ...options}} naming a {} plugin, got {}", name,
+                              kinds_text(kinds), node.describe()),
+                  node.is_scalar() ? fmt::format("write {{plugin: {}}}", node.text) : std::string(), node.where);
+
+    // The plugin: written, or the slot's default plugin (`attention: {n_heads: 4}` is mha's).
+    std::string plugin_name;
+    SourceLocation plugin_where = node.where;
+    if (const LocatedEntry* plugin = node.find("plugin")) {
+      plugin_where = plugin->value.where;
+      if (!plugin->value.is_scalar())
+        throw Error(fmt::format("'plugin' must be a plugin name, got {}", plugin->value.describe()), {},
+                    plugin_where);
+      plugin_name = plugin->value.text;
+      record(join_path(path, "plugin"), plugin_where);
+    } else if (field.default_value != nullptr && std::string(field.default_value) != "null") {
+      plugin_name = default_node(field, node.where).find("plugin")->value.text;
+    } else {
+      throw Error(fmt::format("'{}' has no 'plugin' key: which {} plugin?", name, kinds_text(kinds)),
+                  fmt::format("loaded: {}", loaded_text(kinds)), node.where);
+    }
+    const std::optional<sdk::Kind> kind = find_kind(registry_, kinds, plugin_name);
+    if (!kind) {
+      std::vector<std::string> loaded;
+      for (sdk::Kind k : kinds)
+        for (const auto& n : registry_.names(k)) loaded.push_back(n);
+      std::string hint = did_you_mean(plugin_name, loaded);
+      if (hint.empty()) hint = "check the spelling, or add the plugin's directory with --plugin-dir";
+      throw Error(fmt::format("no {} plugin named '{}' (loaded: {})", kinds_text(kinds), plugin_name,
+                              loaded_text(kinds)),
+                  hint, plugin_where);
+    }
+    const LoadedPlugin& plugin = registry_.get(*kind, plugin_name);
+    const std::vector<sdk::OptionSpec> options = plugin.options();
+
+    json out = json::object();
+    out["plugin"] = plugin_name;
+    for (const auto& entry : node.entries) {
+      if (entry.key == "plugin") continue;
+      const sdk::OptionSpec* option = plugin.option(entry.key);
+      if (option == nullptr) {
+        std::vector<std::string> known;
+        for (const auto& o : options) known.emplace_back(o.name);
+        std::string hint = did_you_mean(entry.key, known);
+        if (hint.empty()) hint = fmt::format("`ablate plugins` lists every option of '{}'", plugin_name);
+        throw Error(fmt::format("unknown option '{}' of {} plugin '{}' (known options: {})", entry.key,
+                                sdk::kind_name(*kind), plugin_name, join(known)),
+                    hint, entry.key_where);
+      }
+      out[entry.key] = value(entry.value, field_of(*option), join_path(path, entry.key));
+    }
+    for (const auto& option : options) {
+      if (out.contains(option.name)) continue;
+      if (option.default_value == nullptr)
+        throw Error(fmt::format("{} plugin '{}' needs option '{}', which '{}' does not set", sdk::kind_name(*kind),
+                                plugin_name, option.name, name),
+                    fmt::format("add {}: ... to {} ({}: {})", option.name, path, option.name, option.doc), node.where);
+      try {
+        out[option.name] = missing(node, field_of(option), path);
+      } catch (const Error& e) {
+        throw Error(fmt::format("{} plugin '{}' declares an invalid default for '{}': {}",
+                                sdk::kind_name(*kind), plugin_name, option.name, e.what()),
+                    "report this to the plugin's author", node.where);
+      }
+    }
+    return out;
+  }
+
+  /// kjv | {text: PATH} | {jsonl: PATH, field: NAME}; relative paths become absolute.
+  json corpus(const LocatedNode& node, const std::string& path) {
+    const std::string expected = "kjv, {text: PATH} or {jsonl: PATH, field: NAME}";
+    if (node.is_scalar() && node.text == "kjv") return "kjv";
+    std::string form;
+    if (node.is_map())
+      for (const auto& entry : node.entries)
+        if (entry.key == "text" || entry.key == "jsonl") {
+          form = entry.key;
+          break;
+        }
+    if (form.empty())
+      throw Error(fmt::format("'corpus' must be {}, got {}", expected,
+                              node.is_map() ? "a map with neither 'text' nor 'jsonl'" : node.describe()),
+                  {}, node.where);
+    json out = section(node, sweep_schema::corpus_fields(form), path);
+    std::filesystem::path file = out[form].get<std::string>();
+    if (file.empty()) throw Error(fmt::format("'{}' must be a path, got ''", form), {}, node.find(form)->value.where);
+    if (file.is_relative()) file = base_dir_ / file;
+    out[form] = std::filesystem::absolute(file).lexically_normal().string();
+    return out;
+  }
+
+  /// {kind: bpe, vocab_size: N} | {kind: byte}; `kind` defaults to bpe.
+  json tokenizer(const LocatedNode& node, const std::string& path) {
+    if (!node.is_map())
+      throw Error(fmt::format("'tokenizer' must be {{kind: bpe, vocab_size: N}} or {{kind: byte}}, got {}",
+                              node.describe()),
+                  {}, node.where);
+    std::string kind = "bpe";
+    if (const LocatedEntry* k = node.find("kind")) {
+      const SchemaField kind_field{.name = "kind", .type = FieldType::string, .choices = "bpe|byte"};
+      kind = value(k->value, kind_field, join_path(path, "kind")).get<std::string>();
+    }
+    return section(node, sweep_schema::tokenizer_fields(kind), path);
+  }
+
+ private:
+  static std::string join_path(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+
+  Error unknown_key(const LocatedEntry& entry, const std::string& path, const std::vector<std::string>& known) {
+    return Error(fmt::format("unknown key '{}' in '{}' (known keys: {})", entry.key, path, join(known)),
+                 did_you_mean(entry.key, known), entry.key_where);
+  }
+
+  std::string loaded_text(const std::vector<sdk::Kind>& kinds) const {
+    std::vector<std::string> loaded;
+    for (sdk::Kind k : kinds)
+      for (const auto& n : registry_.names(k)) loaded.push_back(n);
+    return join(loaded);
+  }
+
+  /// The value of a key that `node` (a map) does not have: the field's default, or an error.
+  json missing(const LocatedNode& node, const SchemaField& field, const std::string& path) {
+    if (field.type == FieldType::section) {
+      LocatedNode empty;
+      empty.type = LocatedNode::Type::map;
+      empty.where = node.where;
+      ++defaults_depth_;
+      json out = section(empty, field.fields, join_path(path, field.name));
+      --defaults_depth_;
+      return out;
+    }
+    if (field.default_value == nullptr)
+      throw Error(fmt::format("'{}' needs the key '{}' ({})", last_segment(path), field.name, field.doc), {},
+                  node.where);
+    ++defaults_depth_;
+    try {
+      json out = value(default_node(field, node.where), field, join_path(path, field.name));
+      --defaults_depth_;
+      return out;
+    } catch (...) {
+      --defaults_depth_;
+      throw;
+    }
+  }
+
+  void record(const std::string& path, const SourceLocation& where) {
+    if (defaults_depth_ == 0) locations_[path] = where;
+  }
+
+  const PluginRegistry& registry_;
+  std::filesystem::path base_dir_;
+  std::map<std::string, SourceLocation>& locations_;
+  int defaults_depth_ = 0;  // > 0 while resolving a default: nothing was written there
+};
+
+// ---------------------------------------------------------------------------------------------
+// the sweep file's own keys: arms, grid, seeds
+
+struct Override {
+  std::string path;                   // "model.attention.n_heads"
+  std::vector<std::string> segments;  // model, attention, n_heads
+  SourceLocation key_where;           // where the dotted path was written
+  LocatedNode value;
+};
+
+struct Arm {
+  std::string name;
+  SourceLocation key_where;
+  std::vector<Override> overrides;
+};
+
+struct GridAxis {
+  std::string path;
+  std::vector<std::string> segments;
+  SourceLocation key_where;
+  std::vector<LocatedNode> values;
+};
+
+/// Checks a dotted path's form and its first segment (data, model or train).
+std::vector<std::string> dotted_path(const LocatedEntry& entry, const char* what) {
+  std::vector<std::string> segments = split(entry.key, '.');
+  for (const auto& segment : segments)
+    if (segment.empty())
+      throw Error(fmt::format("{} key '{}' is not a dotted path like model.attention.n_heads", what, entry.key), {},
+                  entry.key_where);
+  const auto sections = names_of(sweep_schema::host_sections());
+  if (std::find(sections.begin(), sections.end(), segments.front()) == sections.end())
+    throw Error(fmt::format("unknown key '{}' in {} path '{}' (known keys: {})", segments.front(), what, entry.key,
+                            join(sections)),
+                did_you_mean(segments.front(), sections), entry.key_where);
+  return segments;
+}
+
+/// Writes `value` at `segments` in the tree, creating the maps on the way; the value replaces
+/// whatever was there (a component map replaces the whole component).
+void apply_override(LocatedNode& tree, const std::vector<std::string>& segments, const SourceLocation& key_where,
+                    const LocatedNode& value, const std::string& path) {
+  LocatedNode* node = &tree;
+  std::string prefix;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    if (node->is_null()) node->type = LocatedNode::Type::map;
+    if (!node->is_map())
+      throw Error(fmt::format("'{}' is {}, not a map, so '{}' does not exist", prefix, node->describe(), path), {},
+                  key_where);
+    prefix += (prefix.empty() ? "" : ".") + segments[i];
+    LocatedEntry* entry = node->find(segments[i]);
+    const bool last = i + 1 == segments.size();
+    if (entry == nullptr) {
+      LocatedEntry created;
+      created.key = segments[i];
+      created.key_where = key_where;
+      created.value.type = LocatedNode::Type::map;
+      created.value.where = key_where;
+      node->entries.push_back(std::move(created));
+      entry = &node->entries.back();
+    }
+    if (last) entry->value = value;
+    node = &entry->value;
+  }
+}
+
+std::string scalar_text(const LocatedNode& node, const std::string& what) {
+  if (!node.is_scalar())
+    throw Error(fmt::format("'{}' must be a string, got {}", what, node.describe()), {}, node.where);
+  return node.text;
+}
+
+std::vector<std::int64_t> parse_seeds(const LocatedEntry* entry, std::vector<SourceLocation>& where) {
+  if (entry == nullptr) {
+    where.push_back({});
+    return {0};
+  }
+  const LocatedNode& node = entry->value;
+  if (!node.is_sequence() || node.items.empty())
+    throw Error(fmt::format("'seeds' must be a non-empty list of integers, got {}",
+                            node.is_sequence() ? "an empty list" : node.describe()),
+                "e.g. seeds: [0, 1, 2]", node.where);
+  std::vector<std::int64_t> seeds;
+  for (const auto& item : node.items) {
+    std::int64_t seed = 0;
+    if (!item.is_scalar() || item.quoted || !parse_yaml_integer(item.text, seed))
+      throw Error(fmt::format("a seed must be an integer, got {}", item.describe()), {}, item.where);
+    if (std::find(seeds.begin(), seeds.end(), seed) != seeds.end())
+      throw Error(fmt::format("seed {} is listed twice", seed), "every seed of a sweep is distinct", item.where);
+    seeds.push_back(seed);
+    where.push_back(item.where);
+  }
+  return seeds;
+}
+
+std::vector<Arm> parse_arms(const LocatedEntry* entry) {
+  std::vector<Arm> arms;
+  if (entry == nullptr || entry->value.is_null()) return arms;
+  if (!entry->value.is_map())
+    throw Error(fmt::format("'arms' must be a map of arm name → overrides, got {}", entry->value.describe()),
+                "e.g. arms: {base: {}, wide: {model.d_model: 512}}", entry->value.where);
+  for (const auto& arm_entry : entry->value.entries) {  // duplicate names were refused by the parser
+    Arm arm{arm_entry.key, arm_entry.key_where, {}};
+    if (arm.name.empty()) throw Error("an arm's name must not be empty", {}, arm_entry.key_where);
+    const LocatedNode& body = arm_entry.value;
+    if (!body.is_map() && !body.is_null())
+      throw Error(fmt::format("arm '{}' must be a map of dotted path → value ({{}} for the base), got {}",
+                              arm.name, body.describe()),
+                  {}, body.where);
+    for (const auto& o : body.entries)
+      arm.overrides.push_back({o.key, dotted_path(o, "override"), o.key_where, o.value});
+    arms.push_back(std::move(arm));
+  }
+  return arms;
+}
+
+std::vector<GridAxis> parse_grid(const LocatedEntry* entry) {
+  std::vector<GridAxis> axes;
+  if (entry == nullptr || entry->value.is_null()) return axes;
+  if (!entry->value.is_map())
+    throw Error(fmt::format("'grid' must be a map of dotted path → list of values, got {}", entry->value.describe()),
+                "e.g. grid: {train.optimizer.lr: [1e-3, 3e-3]}", entry->value.where);
+  for (const auto& axis_entry : entry->value.entries) {
+    GridAxis axis{axis_entry.key, dotted_path(axis_entry, "grid"), axis_entry.key_where, {}};
+    const LocatedNode& values = axis_entry.value;
+    if (!values.is_sequence() || values.items.empty())
+      throw Error(fmt::format("grid '{}' must be a non-empty list of values, got {}", axis.path,
+                              values.is_sequence() ? "an empty list" : values.describe()),
+                  fmt::format("e.g. {}: [a, b]", axis.path), values.where);
+    axis.values = values.items;
+    axes.push_back(std::move(axis));
+  }
+  return axes;
+}
+
+/// Every grid point as one value index per axis; the last axis varies fastest.
+std::vector<std::vector<std::size_t>> grid_points(const std::vector<GridAxis>& axes) {
+  std::vector<std::vector<std::size_t>> points{{}};
+  for (const auto& axis : axes) {
+    std::vector<std::vector<std::size_t>> next;
+    for (const auto& point : points)
+      for (std::size_t i = 0; i < axis.values.size(); ++i) {
+        next.push_back(point);
+        next.back().push_back(i);
+      }
+    points = std::move(next);
+  }
+  return points;
+}
+
+sdk::RopeConfig rope_of(const json& j) {
+  sdk::RopeConfig rope;
+  rope.base = j.at("base").get<double>();
+  rope.pairing = j.at("pairing").get<std::string>();
+  rope.scaling = j.at("scaling").get<std::string>();
+  rope.factor = j.at("factor").get<double>();
+  rope.max_position = j.at("max_position").get<std::int64_t>();
+  rope.original_max_position = j.at("original_max_position").get<std::int64_t>();
+  rope.beta_fast = j.at("beta_fast").get<double>();
+  rope.beta_slow = j.at("beta_slow").get<double>();
+  rope.mscale = j.at("mscale").get<double>();
+  rope.mscale_all_dim = j.at("mscale_all_dim").get<double>();
+  return rope;
+}
+
+/// Checks across keys that the table cannot express, then every component's own cost function.
+void check_model(const json& config, const RunSpec& where, const PluginRegistry& registry, const std::string& context) {
+  const json& model = config.at("model");
+  const std::int64_t n_layers = model.at("n_layers").get<std::int64_t>();
+  const std::int64_t first_dense = model.at("first_dense_layers").get<std::int64_t>();
+  if (first_dense > n_layers)
+    throw Error(fmt::format("'first_dense_layers' ({}) must be at most n_layers ({})", first_dense, n_layers), context,
+                where.location_of("model.first_dense_layers"));
+  const sdk::Kind ffn_kind = registry.find(sdk::Kind::mlp, model.at("ffn").at("plugin").get<std::string>())
+                                 ? sdk::Kind::mlp
+                                 : sdk::Kind::moe;
+  if (first_dense > 0 && ffn_kind == sdk::Kind::moe && model.at("dense_ffn").is_null())
+    throw Error(fmt::format("'first_dense_layers' is {} but 'dense_ffn' is not set: with an MoE ffn the first "
+                            "blocks need a dense MLP",
+                            first_dense),
+                "add model.dense_ffn: {plugin: swiglu, d_ff: ...}", where.location_of("model.first_dense_layers"));
+
+  sdk::ModelContext ctx;
+  ctx.d_model = model.at("d_model").get<std::int64_t>();
+  ctx.n_layers = n_layers;
+  ctx.layer_index = 0;
+  ctx.seq_len = config.at("data").at("seq_len").get<std::int64_t>();
+  ctx.dropout = model.at("dropout").get<double>();
+  ctx.rope = rope_of(model.at("rope"));
+  ctx = registry.bind(ctx);
+  const std::pair<const char*, sdk::Kind> slots[] = {
+      {"attention", sdk::Kind::attention}, {"ffn", ffn_kind}, {"dense_ffn", sdk::Kind::mlp}, {"norm", sdk::Kind::norm}};
+  for (const auto& [slot, kind] : slots) {
+    const json& component = model.at(slot);
+    if (component.is_null()) continue;
+    const std::string path = std::string("model.") + slot;
+    try {
+      registry.cost(component_spec(kind, component, registry), ctx);
+    } catch (const Error& e) {
+      throw Error(e.what(), context.empty() ? e.hint() : context, where.location_of(path));
+    }
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// public
+
+SourceLocation RunSpec::location_of(const std::string& dotted_path) const {
+  std::string path = dotted_path;
+  while (true) {
+    if (auto it = locations.find(path); it != locations.end()) return it->second;
+    if (path.empty()) return {};
+    const auto dot = path.rfind('.');
+    path = dot == std::string::npos ? std::string() : path.substr(0, dot);
+  }
+}
+
+Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& file, const PluginRegistry& registry) {
+  const std::string file_name = file.string();
+  LocatedNode root = parse_located_yaml(yaml_text, file_name);
+  if (root.is_null()) {
+    root.type = LocatedNode::Type::map;
+    root.where = {file_name, 1, 1};
+  }
+  const auto& top_keys = sweep_schema::top_level_keys();
+  if (!root.is_map())
+    throw Error(fmt::format("a sweep file is a map with the keys {}, got {}", join(top_keys), root.describe()), {},
+                root.where);
+  for (const auto& entry : root.entries) {
+    if (std::find(top_keys.begin(), top_keys.end(), entry.key) == top_keys.end())
+      throw Error(fmt::format("unknown key '{}' (known keys: {})", entry.key, join(top_keys)),
+                  did_you_mean(entry.key, top_keys), entry.key_where);
+    if (entry.key == "tune" || entry.key == "budget")
+      throw Error(fmt::format("'{}' is not supported by this version of ablate yet", entry.key),
+                  "remove it; every run trains for train.steps", entry.key_where);
+  }
+  if (root.find("model") == nullptr)
+    throw Error("missing required key 'model' (the model's sizes and components)",
+                "e.g. model: {d_model: 128, n_layers: 2, ffn: {plugin: swiglu, d_ff: 344}}", root.where);
+
+  Sweep sweep;
+  sweep.file = file;
+  sweep.name = file.stem().string();
+  if (const LocatedEntry* name = root.find("name")) {
+    sweep.name = scalar_text(name->value, "name");
+    if (sweep.name.empty() || sweep.name == "." || sweep.name == ".." ||
+        sweep.name.find('/') != std::string::npos)
+      throw Error(fmt::format("'name' must be a directory name (no '/'), got '{}'", sweep.name), {},
+                  name->value.where);
+  }
+  std::vector<SourceLocation> seed_where;
+  sweep.seeds = parse_seeds(root.find("seeds"), seed_where);
+  std::vector<Arm> arms = parse_arms(root.find("arms"));
+  if (arms.empty()) arms.push_back({"base", root.where, {}});
+  for (const auto& arm : arms) sweep.arms.push_back(arm.name);
+  sweep.baseline = sweep.arms.front();
+  if (const LocatedEntry* baseline = root.find("baseline")) {
+    sweep.baseline = scalar_text(baseline->value, "baseline");
+    if (std::find(sweep.arms.begin(), sweep.arms.end(), sweep.baseline) == sweep.arms.end())
+      throw Error(fmt::format("baseline '{}' is not an arm (arms: {})", sweep.baseline, join(sweep.arms)),
+                  did_you_mean(sweep.baseline, sweep.arms), baseline->value.where);
+  }
+  const std::vector<GridAxis> axes = parse_grid(root.find("grid"));
+
+  // The base: the sections as written.
+  LocatedNode base;
+  base.type = LocatedNode::Type::map;
+  base.where = root.where;
+  for (const auto& entry : root.entries)
+    if (sweep_schema::find_field(sweep_schema::host_sections(), entry.key)) base.entries.push_back(entry);
+
+  const std::filesystem::path base_dir = file.parent_path();
+  struct Seen {
+    std::string arm, label;
+  };
+  std::map<std::string, Seen> seen;  // run id → where it first came from (duplicate runs are refused)
+  for (const Arm& arm : arms) {
+    for (const auto& point : grid_points(axes)) {
+      LocatedNode tree = base;
+      for (const auto& o : arm.overrides) apply_override(tree, o.segments, o.key_where, o.value, o.path);
+      for (std::size_t a = 0; a < axes.size(); ++a)
+        apply_override(tree, axes[a].segments, axes[a].key_where, axes[a].values[point[a]], axes[a].path);
+
+      RunSpec spec;
+      spec.arm = arm.name;
+      spec.locations[""] = {file_name, 0, 0};
+      Resolver resolver(registry, base_dir, spec.locations);
+      json config = json::object();
+      for (const auto& entry : tree.entries) {  // in file order, so the first error is the first reported
+        const SchemaField* section = sweep_schema::find_field(sweep_schema::host_sections(), entry.key);
+        spec.locations[entry.key] = entry.value.where;
+        config[entry.key] = resolver.section(entry.value, section->fields, entry.key);
+      }
+      for (const auto& section : sweep_schema::host_sections()) {
+        if (config.contains(section.name)) continue;
+        LocatedNode empty;
+        empty.type = LocatedNode::Type::map;
+        empty.where = root.where;
+        config[section.name] = resolver.section(empty, section.fields, section.name);
+      }
+      std::string point_text;  // "train.optimizer.lr=0.001, model.n_layers=2"
+      for (std::size_t a = 0; a < axes.size(); ++a) {
+        const json::json_pointer ptr("/" + join(axes[a].segments, "/"));
+        spec.grid_point[axes[a].path] = config.contains(ptr) ? config.at(ptr) : axes[a].values[point[a]].to_json();
+        point_text += fmt::format("{}{}={}", point_text.empty() ? "" : ", ", axes[a].path,
+                                  spec.grid_point[axes[a].path].dump());
+      }
+      const std::string label =
+          fmt::format("arm '{}'{}{}", arm.name, point_text.empty() ? "" : " at ", point_text);
+      // For errors whose location is in the base: which run they concern.
+      const std::string context = arms.size() > 1 || !axes.empty() ? "in " + label : std::string();
+      check_model(config, spec, registry, context);
+
+      for (std::size_t s = 0; s < sweep.seeds.size(); ++s) {
+        RunSpec run = spec;
+        run.seed = sweep.seeds[s];
+        run.config = config;
+        run.config["seed"] = run.seed;
+        if (seed_where[s].line > 0) run.locations["seed"] = seed_where[s];
+        run.id = run_id(run.config);
+        if (auto [it, inserted] = seen.emplace(run.id, Seen{arm.name, label}); !inserted)
+          throw Error(fmt::format("{} is the same run as {} (id {}, seed {}): their resolved configurations are equal",
+                                  label, it->second.label, run.id, run.seed),
+                      "drop one of them, or make them differ",
+                      it->second.arm != arm.name || axes.empty() ? arm.key_where : axes.front().key_where);
+        sweep.runs.push_back(std::move(run));
+      }
+    }
+  }
+  return sweep;
+}
+
+Sweep load_sweep(const std::filesystem::path& file, const PluginRegistry& registry) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    throw Error(fmt::format("cannot read sweep file {}", file.string()), "check the path", {file.string(), 0, 0});
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_sweep(text.str(), file, registry);
+}
+
+sdk::ComponentSpec component_spec(sdk::Kind kind, const nlohmann::json& component, const PluginRegistry& registry) {
+  if (!component.is_object() || !component.contains("plugin") || !component.at("plugin").is_string())
+    throw Error(fmt::format("a {} component must be an object with a 'plugin' name, got {}", sdk::kind_name(kind),
+                            component.dump()));
+  sdk::ComponentSpec spec;
+  spec.kind = kind;
+  spec.plugin = component.at("plugin").get<std::string>();
+  const LoadedPlugin& plugin = registry.get(kind, spec.plugin);
+  for (const sdk::OptionSpec& option : plugin.options()) {
+    if (!component.contains(option.name))
+      throw Error(fmt::format("{} component '{}' lacks option '{}'", sdk::kind_name(kind), spec.plugin, option.name),
+                  "resolve configurations through load_sweep, which fills in every default");
+    const json& v = component.at(option.name);
+    const auto wrong = [&](const char* expected) {
+      return Error(fmt::format("{} component '{}': option '{}' must be {}, got {}", sdk::kind_name(kind), spec.plugin,
+                               option.name, expected, v.dump()));
+    };
+    switch (option.type) {
+      case sdk::OptionType::integer:
+        if (!v.is_number_integer()) throw wrong("an integer");
+        spec.options.values[option.name] = v.get<std::int64_t>();
+        break;
+      case sdk::OptionType::number:
+        if (!v.is_number()) throw wrong("a number");
+        spec.options.values[option.name] = v.get<double>();
+        break;
+      case sdk::OptionType::boolean:
+        if (!v.is_boolean()) throw wrong("a boolean");
+        spec.options.values[option.name] = v.get<bool>();
+        break;
+      case sdk::OptionType::string:
+        if (!v.is_string()) throw wrong("a string");
+        spec.options.values[option.name] = v.get<std::string>();
+        break;
+      case sdk::OptionType::component: {
+        if (!v.is_object() || !v.contains("plugin") || !v.at("plugin").is_string()) throw wrong("a component");
+        const std::vector<sdk::Kind> kinds = kinds_of(option.choices);
+        const auto nested = find_kind(registry, kinds, v.at("plugin").get<std::string>());
+        if (!nested)
+          throw Error(fmt::format("no {} plugin named '{}' (loaded: {})", kinds_text(kinds),
+                                  v.at("plugin").get<std::string>(),
+                                  join(kinds.empty() ? std::vector<std::string>{} : registry.names(kinds.front()))));
+        spec.options.values[option.name] =
+            std::make_shared<const sdk::ComponentSpec>(component_spec(*nested, v, registry));
+        break;
+      }
+    }
+  }
+  return spec;
+}
+
+// ---------------------------------------------------------------------------------------------
+// config → YAML
+
+namespace {
+
+bool needs_quotes(const std::string& s) {
+  std::int64_t i = 0;
+  double d = 0;
+  bool b = false;
+  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL" || parse_yaml_integer(s, i) ||
+         parse_yaml_number(s, d) || parse_yaml_bool(s, b);
+}
+
+void emit(YAML::Emitter& out, const json& j) {
+  switch (j.type()) {
+    case json::value_t::object:
+      out << YAML::BeginMap;
+      for (const auto& [key, value] : j.items()) {  // nlohmann's object is sorted by key
+        out << YAML::Key << key << YAML::Value;
+        emit(out, value);
+      }
+      out << YAML::EndMap;
+      break;
+    case json::value_t::array: {
+      const bool flat = std::none_of(j.begin(), j.end(), [](const json& v) { return v.is_structured(); });
+      if (flat) out << YAML::Flow;
+      out << YAML::BeginSeq;
+      for (const auto& value : j) emit(out, value);
+      out << YAML::EndSeq;
+      break;
+    }
+    case json::value_t::string: {
+      const std::string s = j.get<std::string>();
+      if (needs_quotes(s)) out << YAML::DoubleQuoted;
+      out << s;
+      break;
+    }
+    case json::value_t::boolean: out << (j.get<bool>() ? "true" : "false"); break;
+    case json::value_t::null: out << YAML::Null; break;  // "~" (yaml-cpp 0.7 quotes a plain null)
+    default: out << j.dump(); break;  // numbers: JSON's shortest round-trip text (1e-08, 0.1, 10000.0)
+  }
+}
+
+}  // namespace
+
+std::string config_to_yaml(const nlohmann::json& config) {
+  YAML::Emitter out;
+  emit(out, config);
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace ablate

@@ -1,0 +1,213 @@
+// The host's sweep schema (see sweep_schema.h): one row per key.
+#include "sweep_schema.h"
+
+#include <fmt/format.h>
+
+namespace ablate::sweep_schema {
+namespace {
+
+using T = FieldType;
+
+// ---------------------------------------------------------------------------------------------
+// data
+
+const SchemaField kBpeTokenizer[] = {
+    {.name = "kind", .type = T::string, .default_value = "bpe", .doc = "bpe: SentencePiece BPE trained on the training split",
+     .choices = "bpe|byte"},
+    {.name = "vocab_size", .type = T::integer, .default_value = "2048", .doc = "pieces of the BPE vocabulary", .min = 32},
+};
+const SchemaField kByteTokenizer[] = {
+    {.name = "kind", .type = T::string, .default_value = "byte", .doc = "byte: 256 bytes + end-of-text",
+     .choices = "bpe|byte"},
+};
+
+const SchemaField kTextCorpus[] = {
+    {.name = "text", .type = T::string, .default_value = nullptr,
+     .doc = "a .txt file (one document) or a directory of them; relative to the sweep file"},
+};
+const SchemaField kJsonlCorpus[] = {
+    {.name = "jsonl", .type = T::string, .default_value = nullptr,
+     .doc = "a JSONL file, one document per line; relative to the sweep file"},
+    {.name = "field", .type = T::string, .default_value = "text", .doc = "the field holding each document's text"},
+};
+
+const SchemaField kData[] = {
+    {.name = "corpus", .type = T::corpus, .default_value = "kjv",
+     .doc = "kjv | {text: PATH} | {jsonl: PATH, field: NAME}"},
+    {.name = "tokenizer", .type = T::tokenizer, .default_value = "{kind: bpe, vocab_size: 2048}",
+     .doc = "{kind: bpe, vocab_size: N} | {kind: byte}"},
+    {.name = "seq_len", .type = T::integer, .default_value = "128", .doc = "tokens per training window (T)", .min = 2},
+    {.name = "val_fraction", .type = T::number, .default_value = "0.1",
+     .doc = "fraction of the documents (by characters) held out for validation", .min = 0, .max = 0.5,
+     .min_exclusive = true},
+    {.name = "split_seed", .type = T::integer, .default_value = "0",
+     .doc = "seed of the document shuffle that makes the split", .min = 0},
+};
+
+// ---------------------------------------------------------------------------------------------
+// model
+
+const SchemaField kRope[] = {
+    {.name = "base", .type = T::number, .default_value = "10000", .doc = "theta_i = base^(-2i/D)", .min = 0,
+     .min_exclusive = true},
+    {.name = "pairing", .type = T::string, .default_value = "interleaved",
+     .doc = "interleaved: dims (2i, 2i+1); half: dims (i, i + D/2)", .choices = "interleaved|half"},
+    {.name = "scaling", .type = T::string, .default_value = "none", .doc = "position scaling",
+     .choices = "none|linear|dynamic_ntk|yarn"},
+    {.name = "factor", .type = T::number, .default_value = "1", .doc = "scaling factor (linear, dynamic_ntk, yarn)",
+     .min = 1},
+    {.name = "max_position", .type = T::integer, .default_value = "2048",
+     .doc = "dynamic_ntk: scale only beyond this length", .min = 1},
+    {.name = "original_max_position", .type = T::integer, .default_value = "4096",
+     .doc = "yarn: the original context length", .min = 1},
+    {.name = "beta_fast", .type = T::number, .default_value = "32", .doc = "yarn: ramp start (rotations)"},
+    {.name = "beta_slow", .type = T::number, .default_value = "1", .doc = "yarn: ramp end (rotations)"},
+    {.name = "mscale", .type = T::number, .default_value = "1", .doc = "yarn: attention temperature scale"},
+    {.name = "mscale_all_dim", .type = T::number, .default_value = "0",
+     .doc = "yarn (and MLA's softmax scale): mscale over all dims"},
+};
+
+const SchemaField kModel[] = {
+    {.name = "d_model", .type = T::integer, .default_value = "256", .doc = "width of the residual stream (d)",
+     .min = 1},
+    {.name = "n_layers", .type = T::integer, .default_value = "4", .doc = "transformer blocks", .min = 1},
+    {.name = "vocab_size", .type = T::integer, .default_value = "null",
+     .doc = "embedding rows; null = the tokenizer's vocabulary (when set, at least that)", .min = 2,
+     .nullable = true},
+    {.name = "dropout", .type = T::number, .default_value = "0.0", .doc = "dropout probability in training",
+     .min = 0, .max = 1, .max_exclusive = true},
+    {.name = "embedding_scale", .type = T::boolean, .default_value = "true",
+     .doc = "multiply token embeddings by sqrt(d_model)"},
+    {.name = "tie_embeddings", .type = T::boolean, .default_value = "true",
+     .doc = "the LM head shares the embedding matrix"},
+    {.name = "first_dense_layers", .type = T::integer, .default_value = "0",
+     .doc = "the first N blocks use dense_ffn instead of ffn", .min = 0},
+    {.name = "dense_ffn", .type = T::component, .default_value = "null",
+     .doc = "MLP of the first_dense_layers blocks (required when those are > 0 and ffn is an MoE)",
+     .choices = "mlp", .nullable = true},
+    {.name = "rope", .type = T::section, .doc = "rotary position embedding", .fields = kRope},
+    {.name = "attention", .type = T::component, .default_value = "{plugin: mha}", .doc = "attention of every block",
+     .choices = "attention"},
+    {.name = "ffn", .type = T::component, .default_value = "{plugin: swiglu}",
+     .doc = "feed-forward of every block: an MLP or an MoE plugin", .choices = "mlp|moe"},
+    {.name = "norm", .type = T::component, .default_value = "{plugin: rmsnorm}",
+     .doc = "the pre-norms of every block and the final norm", .choices = "norm"},
+};
+
+// ---------------------------------------------------------------------------------------------
+// train
+
+const SchemaField kOptimizer[] = {
+    {.name = "name", .type = T::string, .default_value = "adamw", .doc = "the optimizer", .choices = "adamw"},
+    {.name = "lr", .type = T::number, .default_value = "1e-3", .doc = "peak learning rate", .min = 0,
+     .min_exclusive = true},
+    {.name = "beta1", .type = T::number, .default_value = "0.9", .doc = "first-moment decay", .min = 0, .max = 1,
+     .max_exclusive = true},
+    {.name = "beta2", .type = T::number, .default_value = "0.999", .doc = "second-moment decay", .min = 0,
+     .max = 1, .max_exclusive = true},
+    {.name = "eps", .type = T::number, .default_value = "1e-8", .doc = "added to the denominator", .min = 0,
+     .min_exclusive = true},
+    {.name = "weight_decay", .type = T::number, .default_value = "0.1",
+     .doc = "decoupled weight decay (matrices only)", .min = 0},
+};
+
+const SchemaField kTrain[] = {
+    {.name = "steps", .type = T::integer, .default_value = "200", .doc = "optimizer steps", .min = 1},
+    {.name = "batch_size", .type = T::integer, .default_value = "16", .doc = "sequences per micro-batch (B)",
+     .min = 1},
+    {.name = "grad_accum", .type = T::integer, .default_value = "1", .doc = "micro-batches per optimizer step",
+     .min = 1},
+    {.name = "optimizer", .type = T::section, .doc = "AdamW settings", .fields = kOptimizer},
+    {.name = "warmup_fraction", .type = T::number, .default_value = "0.05",
+     .doc = "fraction of the steps with linear warmup", .min = 0, .max = 1},
+    {.name = "min_lr_fraction", .type = T::number, .default_value = "0.1",
+     .doc = "the cosine decay ends at this fraction of lr", .min = 0, .max = 1},
+    {.name = "grad_clip", .type = T::number, .default_value = "1.0",
+     .doc = "global gradient-norm clip; 0 = off", .min = 0},
+    {.name = "eval_every", .type = T::integer, .default_value = "50", .doc = "steps between evaluations", .min = 1},
+    {.name = "eval_batches", .type = T::integer, .default_value = "8", .doc = "validation batches per evaluation",
+     .min = 1},
+    {.name = "log_every", .type = T::integer, .default_value = "10", .doc = "steps between progress lines",
+     .min = 1},
+};
+
+const SchemaField kSections[] = {
+    {.name = "data", .type = T::section, .doc = "corpus, tokenizer and split", .fields = kData},
+    {.name = "model", .type = T::section, .doc = "the model: sizes, skeleton options, components",
+     .fields = kModel},
+    {.name = "train", .type = T::section, .doc = "optimisation and evaluation", .fields = kTrain},
+};
+
+std::string number_text(double v) {
+  if (v == kInf) return "inf";
+  if (v == -kInf) return "-inf";
+  return fmt::format("{}", v);
+}
+
+}  // namespace
+
+std::span<const SchemaField> host_sections() { return kSections; }
+
+const std::vector<std::string>& top_level_keys() {
+  static const std::vector<std::string> keys{"name",  "baseline", "data", "model", "train",
+                                             "seeds", "arms",     "grid", "tune",  "budget"};
+  return keys;
+}
+
+std::span<const SchemaField> tokenizer_fields(const std::string& kind) {
+  if (kind == "bpe") return kBpeTokenizer;
+  if (kind == "byte") return kByteTokenizer;
+  return {};
+}
+
+std::span<const SchemaField> corpus_fields(const std::string& form) {
+  if (form == "text") return kTextCorpus;
+  if (form == "jsonl") return kJsonlCorpus;
+  return {};
+}
+
+const SchemaField* find_field(std::span<const SchemaField> fields, const std::string& name) {
+  for (const auto& field : fields)
+    if (name == field.name) return &field;
+  return nullptr;
+}
+
+std::string field_names(std::span<const SchemaField> fields) {
+  std::string out;
+  for (const auto& field : fields) out += (out.empty() ? "" : ", ") + std::string(field.name);
+  return out;
+}
+
+std::string describe_type(const SchemaField& field) {
+  std::string out;
+  switch (field.type) {
+    case T::integer:
+    case T::number: {
+      out = field.type == T::integer ? "integer" : "number";
+      const bool lo = field.min != -kInf, hi = field.max != kInf;
+      if (lo && hi)
+        out += fmt::format(" in {}{}, {}{}", field.min_exclusive ? "(" : "[", number_text(field.min),
+                           number_text(field.max), field.max_exclusive ? ")" : "]");
+      else if (lo)
+        out += fmt::format(" {} {}", field.min_exclusive ? ">" : "≥", number_text(field.min));
+      else if (hi)
+        out += fmt::format(" {} {}", field.max_exclusive ? "<" : "≤", number_text(field.max));
+      break;
+    }
+    case T::boolean: out = "boolean"; break;
+    case T::string: out = field.choices ? fmt::format("one of {}", field.choices) : "string"; break;
+    case T::section: out = "map"; break;
+    case T::component: {
+      std::string kinds = field.choices ? field.choices : "";
+      for (auto pos = kinds.find('|'); pos != std::string::npos; pos = kinds.find('|')) kinds.replace(pos, 1, " or ");
+      out = kinds + " component";
+      break;
+    }
+    case T::corpus: out = "kjv, {text: PATH} or {jsonl: PATH, field: NAME}"; break;
+    case T::tokenizer: out = "{kind: bpe, vocab_size: N} or {kind: byte}"; break;
+  }
+  if (field.nullable) out += " or null";
+  return out;
+}
+
+}  // namespace ablate::sweep_schema
