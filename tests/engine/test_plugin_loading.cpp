@@ -70,7 +70,7 @@ TEST_CASE("asking for an unknown plugin lists the loaded ones", "[plugin]") {
     registry.get(Kind::mlp, "geglu");
     FAIL("no error");
   } catch (const ablate::Error& e) {
-    CHECK_THAT(std::string(e.what()), Catch::Contains("no mlp plugin named 'geglu' (loaded: silu, swiglu)"));
+    CHECK_THAT(std::string(e.what()), Catch::Contains("no mlp plugin named 'geglu' is loaded (loaded: silu, swiglu)"));
   }
 }
 
