@@ -23,9 +23,9 @@ TEST_CASE("the built-in plugins load with their kinds, names and option schemas"
   PluginRegistry registry;
   registry.load_directory(ABLATE_PLUGIN_DIR);
   CHECK(registry.names(Kind::attention) == std::vector<std::string>{"mha"});
-  CHECK(registry.names(Kind::mlp) == std::vector<std::string>{"silu", "swiglu"});
+  CHECK(registry.names(Kind::mlp) == std::vector<std::string>{"gelu", "silu", "swiglu"});
   CHECK(registry.names(Kind::moe) == std::vector<std::string>{"topk"});
-  CHECK(registry.names(Kind::norm) == std::vector<std::string>{"rmsnorm"});
+  CHECK(registry.names(Kind::norm) == std::vector<std::string>{"layernorm", "rmsnorm"});
   const auto& mha = registry.get(Kind::attention, "mha");
   REQUIRE(mha.option("n_heads") != nullptr);
   CHECK(std::string(mha.option("n_heads")->default_value) == "8");
@@ -70,7 +70,7 @@ TEST_CASE("asking for an unknown plugin lists the loaded ones", "[plugin]") {
     registry.get(Kind::mlp, "geglu");
     FAIL("no error");
   } catch (const ablate::Error& e) {
-    CHECK_THAT(std::string(e.what()), Catch::Contains("no mlp plugin named 'geglu' is loaded (loaded: silu, swiglu)"));
+    CHECK_THAT(std::string(e.what()), Catch::Contains("no mlp plugin named 'geglu' is loaded (loaded: gelu, silu, swiglu)"));
   }
 }
 

@@ -1,5 +1,5 @@
 // Sweep files: expansion (arms × grid × seeds), run ids, defaults, and every kind of error with
-// its line and column. Loads the real plugins (mha, silu, swiglu, topk, rmsnorm).
+// its line and column. Loads the real built-in plugins.
 //
 //   ./build/tests/test_engine "[sweep]"
 #include <catch2/catch.hpp>
@@ -356,8 +356,8 @@ TEST_CASE("every kind of sweep error names its line and column and what was expe
               "'pairing' must be one of interleaved|half, got 'halves'"},
           Row{"unknown plugin", "model:\n  attention:\n    plugin: mla2\n", 3, 13,
               "no attention plugin named 'mla2' (loaded: mha)"},
-          Row{"unknown ffn plugin lists mlp and moe plugins", "model:\n  ffn: {plugin: gelu, d_ff: 4}\n", 2, 17,
-              "no mlp or moe plugin named 'gelu' (loaded: silu, swiglu, topk)"},
+          Row{"unknown ffn plugin lists mlp and moe plugins", "model:\n  ffn: {plugin: geglu, d_ff: 4}\n", 2, 17,
+              "no mlp or moe plugin named 'geglu' (loaded: gelu, silu, swiglu, topk)"},
           Row{"unknown plugin option", "model:\n  attention:\n    plugin: mha\n    n_head: 4\n", 4, 5,
               "unknown option 'n_head' of attention plugin 'mha' (known options: n_heads, n_kv_heads,"},
           Row{"unknown option of a nested component",
