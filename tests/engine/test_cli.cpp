@@ -90,3 +90,35 @@ TEST_CASE("a typo in a sweep exits non-zero naming the file, line, column and th
   CHECK_THAT(out.text, Catch::Contains("n_head"));
   CHECK_THAT(out.text, Catch::Contains("n_heads"));
 }
+
+TEST_CASE("run trains a sweep to a report, and a second run trains nothing again", "[cli][slow]") {
+  const auto out = std::filesystem::temp_directory_path() / "ablate_test_cli_run";
+  std::filesystem::remove_all(out);
+  const std::string sweep = std::string(ABLATE_SOURCE_DIR) + "/sweeps/debug.yaml";
+  const std::string args = "run " + sweep + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string();
+  const Output first = run_ablate(args);
+  INFO(first.text);
+  REQUIRE(first.status == 0);
+  CHECK_THAT(first.text, Catch::Contains("proven causal"));
+  CHECK_THAT(first.text, Catch::Contains("trained 4, skipped 0"));
+  const auto dir = out / "debug";
+  CHECK(std::filesystem::file_size(dir / "report.md") > 0);
+  CHECK(std::filesystem::exists(dir / "results.csv"));
+  int done = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "runs")) {
+    std::ifstream in(entry.path() / "summary.json");
+    const auto summary = nlohmann::json::parse(in);
+    done += summary.at("status") == "done";
+    CHECK(std::filesystem::exists(entry.path() / "config.yaml"));
+    CHECK(std::filesystem::exists(entry.path() / "metrics.jsonl"));
+  }
+  CHECK(done == 4);
+
+  const Output second = run_ablate(args);
+  REQUIRE(second.status == 0);
+  CHECK_THAT(second.text, Catch::Contains("trained 0, skipped 4"));
+
+  const Output status = run_ablate("status " + dir.string());
+  CHECK(status.status == 0);
+  CHECK_THAT(status.text, Catch::Contains("4 done"));
+}
