@@ -67,6 +67,8 @@ struct PreparedData {
   SplitStats train_stats, val_stats;
   std::int64_t overlap_documents = 0; // documents present in both splits (by content hash); must be 0
   std::filesystem::path tokenizer_model;  // the .model file (bpe), empty for bytes
+  std::filesystem::path cache_entry;      // <cache_dir>/<key>/: train.bin, val.bin, meta.json...
+  bool from_cache = false;                // true when nothing was trained or tokenized this time
 };
 
 /// Progress lines ("training tokenizer...") for long steps; may be empty.

@@ -14,7 +14,7 @@ using T = FieldType;
 const SchemaField kBpeTokenizer[] = {
     {.name = "kind", .type = T::string, .default_value = "bpe", .doc = "bpe: SentencePiece BPE trained on the training split",
      .choices = "bpe|byte"},
-    {.name = "vocab_size", .type = T::integer, .default_value = "2048", .doc = "pieces of the BPE vocabulary", .min = 32},
+    {.name = "vocab_size", .type = T::integer, .default_value = "2048", .doc = "pieces of the BPE vocabulary, end-of-text and 256 byte-fallback pieces included", .min = 259},
 };
 const SchemaField kByteTokenizer[] = {
     {.name = "kind", .type = T::string, .default_value = "byte", .doc = "byte: 256 bytes + end-of-text",

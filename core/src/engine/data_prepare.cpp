@@ -1,0 +1,427 @@
+// prepare_data (data.h): corpus → split by document → tokenizer → token streams in an on-disk
+// cache, memory-mapped as TokenStreams.
+//
+// Cache entry <cache_dir>/<key>/ = train.bin, val.bin (uint32 little-endian token ids),
+// tokenizer.model (bpe only) and meta.json, written last: an entry without a valid meta.json is
+// incomplete and rebuilt. The key is XXH3-128 of the documents' text, the split settings and the
+// tokenizer settings; seq_len is not in it (it only decides whether the streams are long enough),
+// so the tokenizer is trained once per corpus, split and tokenizer whatever the seq_len.
+//
+// Deliberate limits: little-endian hosts only (the streams are mapped, not converted); the corpus
+// is read and hashed on every call (cheap next to training, and it is what makes the key honest);
+// concurrent builds of one entry are safe but duplicate work (both write identical files).
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include "ablate/data.h"
+
+#include "ablate/atomic_file.h"
+#include "ablate/error.h"
+#include "data_internal.h"
+
+namespace ablate {
+namespace fs = std::filesystem;
+using namespace data_internal;
+
+static_assert(std::endian::native == std::endian::little,
+              "token streams are mapped as little-endian uint32");
+
+// ---- TokenStream --------------------------------------------------------------------------------
+
+TokenStream::TokenStream(const fs::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size % sizeof(std::uint32_t) != 0) {
+    ::close(fd);
+    throw Error(fmt::format("{}: not a token stream (size {} is not a multiple of 4)",
+                            file.string(), static_cast<long long>(st.st_size)),
+                "delete the cache entry; it will be rebuilt");
+  }
+  mapped_bytes_ = static_cast<std::size_t>(st.st_size);
+  if (mapped_bytes_ > 0) {  // mmap of 0 bytes fails; an empty stream maps nothing
+    void* p = ::mmap(nullptr, mapped_bytes_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      const int err = errno;
+      ::close(fd);
+      throw Error(fmt::format("{}: cannot map: {}", file.string(), std::strerror(err)));
+    }
+    mapping_ = p;
+    data_ = static_cast<const std::uint32_t*>(p);
+    size_ = mapped_bytes_ / sizeof(std::uint32_t);
+  }
+  ::close(fd);  // the mapping keeps the file alive
+}
+
+TokenStream::~TokenStream() {
+  if (mapping_ != nullptr) ::munmap(mapping_, mapped_bytes_);
+}
+
+TokenStream::TokenStream(TokenStream&& other) noexcept { *this = std::move(other); }
+
+TokenStream& TokenStream::operator=(TokenStream&& other) noexcept {
+  if (this == &other) return *this;
+  if (mapping_ != nullptr) ::munmap(mapping_, mapped_bytes_);
+  data_ = std::exchange(other.data_, nullptr);
+  size_ = std::exchange(other.size_, 0);
+  mapping_ = std::exchange(other.mapping_, nullptr);
+  mapped_bytes_ = std::exchange(other.mapped_bytes_, 0);
+  return *this;
+}
+
+// ---- small helpers ------------------------------------------------------------------------------
+
+fs::path default_cache_dir() {
+  const auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v != nullptr ? v : "";
+  };
+  if (!env("ABLATE_CACHE").empty()) return env("ABLATE_CACHE");
+  if (!env("XDG_CACHE_HOME").empty()) return fs::path(env("XDG_CACHE_HOME")) / "ablate";
+  if (!env("HOME").empty()) return fs::path(env("HOME")) / ".cache" / "ablate";
+  return fs::temp_directory_path() / "ablate-cache";  // no HOME (a bare container)
+}
+
+std::int64_t tokenizer_vocab_size(const nlohmann::json& data_config) {
+  if (!data_config.is_object() || !data_config.contains("tokenizer"))
+    throw Error("data: no 'tokenizer' section", "add tokenizer: {kind: bpe, vocab_size: N}");
+  return parse_tokenizer(data_config["tokenizer"]).vocab_size;
+}
+
+namespace {
+
+const char* kCacheHint =
+    "check free space and permissions of the cache directory "
+    "(set ABLATE_CACHE to move it)";
+constexpr int kCacheFormat = 1;  // bump when the layout or any derivation step changes
+
+struct Settings {
+  std::int64_t seq_len = 0;
+  double val_fraction = 0;
+  std::int64_t split_seed = 0;
+  TokenizerSpec tokenizer;
+};
+
+Settings parse_settings(const nlohmann::json& config) {
+  if (!config.is_object()) throw Error("data: expected a mapping, got " + config.dump());
+  const auto need = [&](const char* key) -> const nlohmann::json& {
+    if (!config.contains(key)) throw Error(fmt::format("data: '{}' is missing", key));
+    return config[key];
+  };
+  Settings s;
+  if (!need("seq_len").is_number_integer() || config["seq_len"].get<std::int64_t>() < 1)
+    throw Error("data.seq_len: expected a positive integer, got " + config["seq_len"].dump());
+  s.seq_len = config["seq_len"].get<std::int64_t>();
+  const double fraction =
+      need("val_fraction").is_number() ? config["val_fraction"].get<double>() : std::nan("");
+  if (!(fraction > 0.0 && fraction < 1.0))
+    throw Error("data.val_fraction: expected a number in (0, 1), got " +
+                config["val_fraction"].dump());
+  s.val_fraction = fraction;
+  if (!need("split_seed").is_number_integer())
+    throw Error("data.split_seed: expected an integer, got " + config["split_seed"].dump());
+  s.split_seed = config["split_seed"].get<std::int64_t>();
+  s.tokenizer = parse_tokenizer(need("tokenizer"));
+  return s;
+}
+
+std::string hex(const XXH128_hash_t& hash) {
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, hash);
+  std::string out;
+  for (unsigned char b : canonical.digest) out += fmt::format("{:02x}", b);
+  return out;
+}
+
+// Key of a cache entry: every input that changes a token of either stream.
+std::string cache_key(const Corpus& corpus, const Settings& s) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_128bits_reset(state);
+  for (const auto& doc : corpus.documents) {
+    const std::uint64_t len = doc.size();  // length prefix: ["ab","c"] differs from ["a","bc"]
+    XXH3_128bits_update(state, &len, sizeof len);
+    XXH3_128bits_update(state, doc.data(), doc.size());
+  }
+  const std::string settings = nlohmann::json{{"format", kCacheFormat},
+                                              {"val_fraction", s.val_fraction},
+                                              {"split_seed", s.split_seed},
+                                              {"tokenizer", tokenizer_fingerprint(s.tokenizer)}}
+                                   .dump();
+  XXH3_128bits_update(state, settings.data(), settings.size());
+  const XXH128_hash_t hash = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
+  return hex(hash);
+}
+
+
+void write_tokens(const fs::path& file, const std::vector<std::uint32_t>& tokens) {
+  write_file_atomic(file, std::string_view(reinterpret_cast<const char*>(tokens.data()),
+                                           tokens.size() * sizeof(std::uint32_t)));
+}
+
+// Scratch directory inside the cache entry (same file system), removed however we leave.
+struct WorkDir {
+  fs::path path;
+  explicit WorkDir(const fs::path& entry) {
+    static std::atomic<unsigned> counter{0};
+    path = entry / fmt::format(".work-{}-{}", ::getpid(), counter++);
+    std::error_code ec;
+    fs::create_directories(path, ec);
+    if (ec)
+      throw Error(fmt::format("{}: cannot create: {}", path.string(), ec.message()), kCacheHint);
+  }
+  ~WorkDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  WorkDir(const WorkDir&) = delete;
+  WorkDir& operator=(const WorkDir&) = delete;
+};
+
+// ---- split --------------------------------------------------------------------------------------
+
+struct Split {
+  std::vector<std::size_t> train, val;  // document indices, in corpus order
+};
+
+// Fisher-Yates with our own index draw: std::shuffle and std::uniform_int_distribution are
+// implementation-defined, mt19937_64's output is not, so the split is the same on every platform.
+// (The modulo bias is below n / 2^64: irrelevant.)
+std::vector<std::size_t> shuffled_indices(std::size_t n, std::int64_t seed) {
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
+  for (std::size_t i = n; i > 1; --i) {
+    const std::size_t j = static_cast<std::size_t>(rng() % i);
+    std::swap(order[i - 1], order[j]);
+  }
+  return order;
+}
+
+// Shuffled documents go to validation until their characters reach `fraction` of all characters;
+// at least one document goes to each side.
+Split split_documents(const std::vector<std::int64_t>& chars, double fraction, std::int64_t seed) {
+  const std::int64_t total = std::accumulate(chars.begin(), chars.end(), std::int64_t{0});
+  const double target = fraction * static_cast<double>(total);
+  const auto order = shuffled_indices(chars.size(), seed);
+  Split split;
+  std::int64_t val_chars = 0;
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const bool val_full = !split.val.empty() && static_cast<double>(val_chars) >= target;
+    const bool last_for_train = split.train.empty() && k + 1 == order.size();
+    if (val_full || last_for_train) {
+      split.train.push_back(order[k]);
+    } else {
+      split.val.push_back(order[k]);
+      val_chars += chars[order[k]];
+    }
+  }
+  std::sort(split.train.begin(), split.train.end());
+  std::sort(split.val.begin(), split.val.end());
+  return split;
+}
+
+std::pair<std::uint64_t, std::uint64_t> content_hash(const std::string& text) {
+  const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
+  return {h.high64, h.low64};
+}
+
+// Documents (of either split) whose exact text also occurs in the other split.
+std::int64_t count_overlap(const Corpus& corpus, const Split& split) {
+  std::set<std::pair<std::uint64_t, std::uint64_t>> train, val;
+  for (auto i : split.train) train.insert(content_hash(corpus.documents[i]));
+  for (auto i : split.val) val.insert(content_hash(corpus.documents[i]));
+  std::int64_t overlap = 0;
+  for (auto i : split.train) overlap += val.count(content_hash(corpus.documents[i]));
+  for (auto i : split.val) overlap += train.count(content_hash(corpus.documents[i]));
+  return overlap;
+}
+
+SplitStats stats_of(const std::vector<std::size_t>& docs, const std::vector<std::int64_t>& chars) {
+  SplitStats s;
+  s.documents = static_cast<std::int64_t>(docs.size());
+  for (auto i : docs) s.characters += chars[i];
+  return s;
+}
+
+std::vector<const std::string*> documents_of(const Corpus& corpus,
+                                             const std::vector<std::size_t>& indices) {
+  std::vector<const std::string*> docs;
+  for (auto i : indices) docs.push_back(&corpus.documents[i]);
+  return docs;
+}
+
+// ---- cache entry --------------------------------------------------------------------------------
+
+nlohmann::json stats_json(const SplitStats& s) {
+  return {{"documents", s.documents}, {"characters", s.characters}, {"tokens", s.tokens}};
+}
+
+// An entry is usable when meta.json says it is complete for this key and the files agree with it.
+bool entry_is_complete(const fs::path& entry, const std::string& key, bool needs_model) {
+  std::error_code ec;
+  if (!fs::exists(entry / "meta.json", ec)) return false;
+  try {
+    const auto meta = nlohmann::json::parse(read_file(entry / "meta.json"));
+    if (meta.at("format").get<int>() != kCacheFormat || meta.at("key").get<std::string>() != key)
+      return false;
+    for (const char* split : {"train", "val"}) {
+      const auto bytes = fs::file_size(entry / fmt::format("{}.bin", split), ec);
+      if (ec || bytes != meta.at(split).at("tokens").get<std::uint64_t>() * 4) return false;
+    }
+    return !needs_model || fs::exists(entry / "tokenizer.model", ec);
+  } catch (const std::exception&) {
+    return false;  // unreadable or foreign meta.json: rebuild
+  }
+}
+
+std::string megabytes(std::int64_t bytes) {
+  return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
+}
+
+// Trains (bpe), tokenizes both splits and writes the entry; meta.json last.
+void build_entry(const fs::path& entry, const std::string& key, const Corpus& corpus,
+                 const Split& split, const Settings& s, PreparedData& out,
+                 const ProgressFn& progress) {
+  const auto started = std::chrono::steady_clock::now();
+  WorkDir work(entry);
+  const auto train_docs = documents_of(corpus, split.train);
+  const auto val_docs = documents_of(corpus, split.val);
+  std::vector<std::uint32_t> train_tokens, val_tokens;
+  if (s.tokenizer.kind == TokenizerSpec::Kind::bpe) {
+    std::int64_t train_bytes = 0;
+    for (const auto* d : train_docs) train_bytes += static_cast<std::int64_t>(d->size());
+    if (progress)
+      progress(fmt::format("training BPE tokenizer ({} pieces) on {}...", s.tokenizer.vocab_size,
+                           megabytes(train_bytes)));
+    const fs::path model =
+        train_bpe(train_docs, s.tokenizer.vocab_size, work.path, corpus.description);
+    write_file_atomic(entry / "tokenizer.model", read_file(model));
+    if (progress) progress("tokenizing...");
+    encode_bpe(train_docs, entry / "tokenizer.model", s.tokenizer.vocab_size, work.path,
+               train_tokens);
+    encode_bpe(val_docs, entry / "tokenizer.model", s.tokenizer.vocab_size, work.path, val_tokens);
+  } else {
+    if (progress) progress("tokenizing (bytes)...");
+    for (const auto* d : train_docs) byte_encode(*d, train_tokens);
+    for (const auto* d : val_docs) byte_encode(*d, val_tokens);
+  }
+  write_tokens(entry / "train.bin", train_tokens);
+  write_tokens(entry / "val.bin", val_tokens);
+  out.train_stats.tokens = static_cast<std::int64_t>(train_tokens.size());
+  out.val_stats.tokens = static_cast<std::int64_t>(val_tokens.size());
+
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const nlohmann::json meta = {
+      {"format", kCacheFormat},
+      {"key", key},
+      {"corpus", corpus.description},
+      {"document_unit", corpus.unit},
+      {"split_rule", out.split_rule},
+      {"val_fraction", s.val_fraction},
+      {"split_seed", s.split_seed},
+      {"tokenizer", out.tokenizer_description},
+      {"tokenizer_settings", tokenizer_fingerprint(s.tokenizer)},
+      {"vocab_size", out.vocab_size},
+      {"eot_token", out.eot_token},
+      {"token_format", "uint32 little-endian"},
+      {"train", stats_json(out.train_stats)},
+      {"val", stats_json(out.val_stats)},
+      {"overlap_documents", out.overlap_documents},
+      {"files",
+       {{"train", "train.bin"},
+        {"val", "val.bin"},
+        {"tokenizer_model",
+         s.tokenizer.kind == TokenizerSpec::Kind::bpe ? "tokenizer.model" : ""}}},
+      {"build_seconds", std::round(seconds * 1000) / 1000},
+  };
+  write_file_atomic(entry / "meta.json", meta.dump(2) + "\n");
+}
+
+// The streams must hold at least one window of seq_len inputs plus its shifted target.
+void check_lengths(const PreparedData& data, std::int64_t seq_len) {
+  const auto need = seq_len + 1;
+  if (static_cast<std::int64_t>(data.val.size()) < need)
+    throw Error(fmt::format("{}: the validation stream has {} tokens, fewer than seq_len + 1 = {}",
+                            data.corpus_description, data.val.size(), need),
+                "lower seq_len or raise val_fraction");
+  if (static_cast<std::int64_t>(data.train.size()) < need)
+    throw Error(fmt::format("{}: the training stream has {} tokens, fewer than seq_len + 1 = {}",
+                            data.corpus_description, data.train.size(), need),
+                "lower seq_len or use a larger corpus");
+}
+
+}  // namespace
+
+PreparedData prepare_data(const nlohmann::json& data_config, const fs::path& cache_dir,
+                          const ProgressFn& progress) {
+  const Settings s = parse_settings(data_config);
+  const Corpus corpus = read_corpus(data_config.at("corpus"), progress);
+  if (corpus.documents.size() < 2)
+    throw Error(fmt::format("{}: only {} document(s); cannot split into training and validation",
+                            corpus.description, corpus.documents.size()),
+                "use a larger corpus");
+
+  std::vector<std::int64_t> chars;
+  chars.reserve(corpus.documents.size());
+  for (const auto& doc : corpus.documents) chars.push_back(count_characters(doc));
+  const Split split = split_documents(chars, s.val_fraction, s.split_seed);
+
+  PreparedData out;
+  out.corpus_description = corpus.description;
+  out.tokenizer_description = tokenizer_description(s.tokenizer);
+  out.split_rule = fmt::format("by document ({}), {:g}% of characters to validation, seed {}",
+                               corpus.unit, s.val_fraction * 100, s.split_seed);
+  out.vocab_size = s.tokenizer.vocab_size;
+  out.eot_token = s.tokenizer.kind == TokenizerSpec::Kind::bpe ? kBpeEot : kByteEot;
+  out.train_stats = stats_of(split.train, chars);
+  out.val_stats = stats_of(split.val, chars);
+  out.overlap_documents = count_overlap(corpus, split);
+
+  const std::string key = cache_key(corpus, s);
+  const fs::path entry = cache_dir / key;
+  out.cache_entry = entry;
+  const bool bpe = s.tokenizer.kind == TokenizerSpec::Kind::bpe;
+  if (bpe) out.tokenizer_model = entry / "tokenizer.model";
+
+  if (entry_is_complete(entry, key, bpe)) {
+    if (progress) progress(fmt::format("using cached tokens in {}", entry.string()));
+    out.from_cache = true;
+  } else {
+    std::error_code ec;
+    fs::create_directories(entry, ec);
+    if (ec)
+      throw Error(
+          fmt::format("{}: cannot create cache directory: {}", entry.string(), ec.message()),
+          kCacheHint);
+    try {
+      build_entry(entry, key, corpus, split, s, out, progress);
+    } catch (...) {
+      fs::remove(entry, ec);  // only if empty: leave no empty entry behind a failed build
+      throw;
+    }
+  }
+  out.train = TokenStream(entry / "train.bin");
+  out.val = TokenStream(entry / "val.bin");
+  out.train_stats.tokens = static_cast<std::int64_t>(out.train.size());
+  out.val_stats.tokens = static_cast<std::int64_t>(out.val.size());
+  check_lengths(out, s.seq_len);
+  return out;
+}
+
+}  // namespace ablate
