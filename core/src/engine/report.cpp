@@ -1,0 +1,368 @@
+// write_report (report.h): reads a sweep directory, groups runs (arm × grid point) and compares
+// each arm with the baseline, then writes report.md (red flags first), results.csv and the plots.
+// Tables live in report_tables.cpp, figures in report_plots.cpp.
+//
+// Limits: reads only files; never trains. Statistics are on the final validation loss of runs with
+// status "done". Run directories that are not in sweep.json but have a summary.json are included
+// (merged sweeps). A plot that gnuplot cannot draw becomes a warning line; tables are always written.
+#include "ablate/report.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "ablate/error.h"
+#include "report_internal.h"
+
+namespace ablate {
+namespace report {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// -------------------------------------------------------------------------------------------
+// reading the sweep directory
+
+std::optional<double> RunRecord::number(const std::string& key) const {
+  if (!summary.is_object()) return std::nullopt;
+  const auto it = summary.find(key);
+  if (it == summary.end() || !it->is_number()) return std::nullopt;
+  const double v = it->get<double>();
+  return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
+}
+
+std::vector<double> Group::values(const std::string& key) const {
+  std::vector<double> out;
+  for (const auto* run : done)
+    if (auto v = run->number(key)) out.push_back(*v);
+  return out;
+}
+
+namespace {
+
+std::optional<json> read_json(const fs::path& path, std::vector<std::string>& warnings) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  try {
+    return json::parse(in);
+  } catch (const std::exception& e) {
+    warnings.push_back(fmt::format("{} is not valid JSON ({}); ignored", path.string(), e.what()));
+    return std::nullopt;
+  }
+}
+
+std::vector<EvalPoint> read_metrics(const fs::path& path, std::vector<std::string>& warnings) {
+  std::vector<EvalPoint> curve;
+  std::ifstream in(path);
+  std::string line;
+  std::int64_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      const json j = json::parse(line);
+      const auto& loss = j.at("val_loss");
+      if (!loss.is_number() || !std::isfinite(loss.get<double>())) continue;
+      curve.push_back({j.value("step", std::int64_t{0}), j.value("tokens", 0.0), j.value("seconds", 0.0),
+                       loss.get<double>()});
+    } catch (const std::exception& e) {
+      warnings.push_back(fmt::format("{}:{}: unreadable metrics line ({}); skipped", path.string(), line_no, e.what()));
+    }
+  }
+  return curve;
+}
+
+void read_run_files(const fs::path& run_dir, RunRecord& run, std::vector<std::string>& warnings) {
+  if (auto s = read_json(run_dir / "summary.json", warnings); s && s->is_object()) {
+    run.summary = *s;
+    run.status = s->value("status", std::string("running"));
+    if (auto e = s->find("error"); e != s->end() && e->is_string()) run.error = e->get<std::string>();
+  }
+  if (auto c = read_json(run_dir / "config.json", warnings)) run.config = *c;
+  run.curve = read_metrics(run_dir / "metrics.jsonl", warnings);
+  if (run.finished() && !run.number("val_loss")) {
+    run.status = "failed";
+    run.error = "summary.json says done but has no finite val_loss";
+  }
+}
+
+void build_groups(SweepRecord& sweep) {
+  std::map<std::string, std::size_t> index;  // arm + grid point → position in sweep.groups
+  auto arm_rank = [&](const std::string& arm) {
+    auto it = std::find(sweep.arms.begin(), sweep.arms.end(), arm);
+    return static_cast<std::size_t>(it - sweep.arms.begin());
+  };
+  for (const auto& run : sweep.runs) {
+    const std::string key = run.arm + "\n" + run.grid_point.dump();
+    auto [it, inserted] = index.emplace(key, sweep.groups.size());
+    if (inserted) {
+      Group g;
+      g.arm = run.arm;
+      g.grid_point = run.grid_point;
+      const std::string grid = grid_label(run.grid_point);
+      g.label = grid.empty() ? run.arm : run.arm + " @ " + grid;
+      g.is_baseline = run.arm == sweep.baseline;
+      sweep.groups.push_back(std::move(g));
+    }
+  }
+  std::stable_sort(sweep.groups.begin(), sweep.groups.end(),
+                   [&](const Group& a, const Group& b) { return arm_rank(a.arm) < arm_rank(b.arm); });
+  index.clear();
+  for (std::size_t i = 0; i < sweep.groups.size(); ++i)
+    index[sweep.groups[i].arm + "\n" + sweep.groups[i].grid_point.dump()] = i;
+  for (const auto& run : sweep.runs) {
+    auto& g = sweep.groups[index.at(run.arm + "\n" + run.grid_point.dump())];
+    g.runs.push_back(&run);
+    if (run.finished()) g.done.push_back(&run);
+  }
+  for (auto& g : sweep.groups) {
+    auto by_seed = [](const RunRecord* a, const RunRecord* b) { return a->seed < b->seed; };
+    std::stable_sort(g.runs.begin(), g.runs.end(), by_seed);
+    std::stable_sort(g.done.begin(), g.done.end(), by_seed);
+    if (g.is_baseline) continue;
+    auto it = index.find(sweep.baseline + "\n" + g.grid_point.dump());
+    if (it != index.end()) g.baseline = &sweep.groups[it->second];
+  }
+}
+
+void compare(SweepRecord& sweep) {
+  for (const auto& g : sweep.groups) {
+    if (!g.baseline) continue;
+    Comparison c;
+    c.arm = &g;
+    c.baseline = g.baseline;
+    const auto x = g.values("val_loss"), y = g.baseline->values("val_loss");
+    c.arm_summary = stats::summarize(x);
+    c.base_summary = stats::summarize(y);
+    c.welch = stats::welch_test(x, y);
+    c.effect = stats::effect_size(x, y);
+    sweep.comparisons.push_back(std::move(c));
+  }
+  std::vector<std::optional<double>> p;
+  for (const auto& c : sweep.comparisons) p.push_back(c.welch ? std::optional<double>(c.welch->p) : std::nullopt);
+  const auto adjusted = stats::holm_adjust(p);
+  for (std::size_t i = 0; i < adjusted.size(); ++i) sweep.comparisons[i].holm_p = adjusted[i];
+}
+
+}  // namespace
+
+SweepRecord load_sweep_dir(const fs::path& sweep_dir) {
+  const fs::path sweep_file = sweep_dir / "sweep.json";
+  if (!fs::exists(sweep_file))
+    throw Error(fmt::format("no sweep.json in {} (looked for {})", sweep_dir.string(), sweep_file.string()),
+                "pass the sweep's output directory, OUT/<sweep name>/, as written by `ablate run`");
+  SweepRecord sweep;
+  sweep.dir = sweep_dir;
+  json meta;
+  try {
+    std::ifstream in(sweep_file);
+    meta = json::parse(in);
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("{} is not valid JSON: {}", sweep_file.string(), e.what()));
+  }
+  sweep.name = meta.value("name", sweep_dir.filename().string());
+  sweep.file = meta.value("file", std::string());
+  sweep.arms = meta.value("arms", std::vector<std::string>{});
+  sweep.baseline = meta.value("baseline", sweep.arms.empty() ? std::string() : sweep.arms.front());
+
+  std::set<std::string> seen;
+  for (const auto& r : meta.value("runs", json::array())) {
+    RunRecord run;
+    run.id = r.value("id", std::string());
+    if (run.id.empty() || !seen.insert(run.id).second) continue;
+    run.arm = r.value("arm", std::string("base"));
+    run.seed = r.value("seed", std::int64_t{0});
+    if (auto gp = r.find("grid_point"); gp != r.end() && gp->is_object()) run.grid_point = *gp;
+    read_run_files(sweep_dir / "runs" / run.id, run, sweep.warnings);
+    sweep.runs.push_back(std::move(run));
+  }
+  // Run directories that sweep.json does not list (a merged sweep): take arm and seed from the summary.
+  std::error_code ec;
+  std::vector<fs::path> extra;
+  for (const auto& entry : fs::directory_iterator(sweep_dir / "runs", ec))
+    if (entry.is_directory() && !seen.count(entry.path().filename().string()) &&
+        fs::exists(entry.path() / "summary.json"))
+      extra.push_back(entry.path());
+  std::sort(extra.begin(), extra.end());
+  for (const auto& dir : extra) {
+    RunRecord run;
+    run.id = dir.filename().string();
+    read_run_files(dir, run, sweep.warnings);
+    run.arm = run.summary.value("arm", std::string("base"));
+    run.seed = run.summary.value("seed", std::int64_t{0});
+    if (auto gp = run.summary.find("grid_point"); gp != run.summary.end() && gp->is_object()) run.grid_point = *gp;
+    if (std::find(sweep.arms.begin(), sweep.arms.end(), run.arm) == sweep.arms.end()) sweep.arms.push_back(run.arm);
+    sweep.runs.push_back(std::move(run));
+  }
+  if (sweep.baseline.empty() && !sweep.arms.empty()) sweep.baseline = sweep.arms.front();
+  build_groups(sweep);
+  compare(sweep);
+  return sweep;
+}
+
+// -------------------------------------------------------------------------------------------
+// red flags: things a reviewer must see before any table
+
+namespace {
+
+std::vector<std::string> red_flags(const SweepRecord& sweep) {
+  std::vector<std::string> flags;
+  // The signature of attention that sees the future: near-perfect next-token accuracy.
+  for (const auto& run : sweep.runs) {
+    if (!run.finished()) continue;
+    const auto acc = run.number("val_accuracy");
+    const auto loss = run.number("val_loss");
+    std::optional<double> seq_len;
+    if (run.config.is_object() && run.config.contains("data") && run.config["data"].contains("seq_len") &&
+        run.config["data"]["seq_len"].is_number())
+      seq_len = run.config["data"]["seq_len"].get<double>();
+    if (acc && seq_len && *seq_len > 0) {
+      const double threshold = 1.0 - 1.0 / *seq_len - 0.02;
+      if (*acc >= threshold)
+        flags.push_back(fmt::format("**Looks like non-causal attention:** run `{}` ({}, seed {}) has validation accuracy "
+                                    "{:.4f} ≥ 1 − 1/T − 0.02 = {:.4f} (T = {}).",
+                                    run.id, run.arm, run.seed, *acc, threshold, *seq_len));
+    }
+    if (loss && *loss < 0.1)
+      flags.push_back(fmt::format("**Looks like non-causal attention:** run `{}` ({}, seed {}) has validation loss {:.4f} "
+                                  "< 0.1 nats/token, implausibly low for language modelling.",
+                                  run.id, run.arm, run.seed, *loss));
+  }
+  // Train/validation overlap.
+  std::set<std::string> overlap_seen;
+  for (const auto& run : sweep.runs) {
+    if (!run.summary.is_object() || !run.summary.contains("data")) continue;
+    const auto& d = run.summary["data"];
+    if (d.contains("overlap_documents") && d["overlap_documents"].is_number() &&
+        d["overlap_documents"].get<double>() > 0 && overlap_seen.insert(d.dump()).second)
+      flags.push_back(fmt::format("**Training and validation overlap:** {} document(s) appear in both splits "
+                                  "(first seen in run `{}`); validation numbers are optimistic.",
+                                  d["overlap_documents"].dump(), run.id));
+  }
+  // Two arms that built the same model.
+  for (std::size_t i = 0; i < sweep.groups.size(); ++i) {
+    for (std::size_t k = i + 1; k < sweep.groups.size(); ++k) {
+      const auto &a = sweep.groups[i], &b = sweep.groups[k];
+      if (a.arm == b.arm || a.grid_point != b.grid_point) continue;
+      const RunRecord* ra = nullptr;
+      const RunRecord* rb = nullptr;
+      for (const auto* r : a.runs) if (r->summary.is_object() && r->summary.contains("model_tree")) { ra = r; break; }
+      for (const auto* r : b.runs) if (r->summary.is_object() && r->summary.contains("model_tree")) { rb = r; break; }
+      if (!ra || !rb || ra->summary["model_tree"] != rb->summary["model_tree"]) continue;
+      const bool configs_differ = ra->config.is_object() && rb->config.is_object() && ra->config.contains("model") &&
+                                  rb->config.contains("model") && ra->config["model"] != rb->config["model"];
+      flags.push_back(fmt::format(
+          "**Identical models:** arms `{}` and `{}` built the same `model_tree`{}.", a.label, b.label,
+          configs_differ ? " although their model configurations differ — the override did not change the model"
+                         : " (expected only if they differ in training or data settings)"));
+    }
+  }
+  // Failed and diverged runs.
+  for (const auto& run : sweep.runs)
+    if (run.status == "failed" || run.status == "diverged")
+      flags.push_back(fmt::format("**Run {}:** `{}` ({}, seed {}{}): {}. Excluded from the statistics.", run.status,
+                                  run.id, run.arm, run.seed,
+                                  grid_label(run.grid_point).empty() ? "" : ", " + grid_label(run.grid_point),
+                                  run.error.empty() ? "no error recorded" : md_escape(run.error)));
+  // Too few seeds.
+  for (const auto& g : sweep.groups)
+    if (g.done.size() < 3)
+      flags.push_back(fmt::format("**Too few seeds:** `{}` has {} finished run(s) of {}; at least 3 seeds per arm are "
+                                  "needed for a confidence interval worth reading{}.",
+                                  g.label, g.done.size(), g.runs.size(),
+                                  g.done.size() < 2 ? ", and tests against it are not defined" : ""));
+  // Pending or running.
+  std::size_t pending = 0;
+  for (const auto& run : sweep.runs) pending += (run.status == "pending" || run.status == "running") ? 1 : 0;
+  if (pending > 0)
+    flags.push_back(fmt::format("**Incomplete sweep:** {} of {} runs are pending or still running; this report covers "
+                                "the finished ones.", pending, sweep.runs.size()));
+  return flags;
+}
+
+std::string today() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) throw Error(fmt::format("cannot write {}", tmp.string()));
+    out << text;
+    if (!out.flush()) throw Error(fmt::format("cannot write {}", tmp.string()));
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+}  // namespace report
+
+// -------------------------------------------------------------------------------------------
+// report.md
+
+std::filesystem::path write_report(const std::filesystem::path& sweep_dir) {
+  using namespace report;
+  const SweepRecord sweep = load_sweep_dir(sweep_dir);
+  // CSV first: it never depends on gnuplot.
+  write_text(sweep_dir / "results.csv", results_csv(sweep));
+  const auto figures = draw_plots(sweep);
+
+  std::size_t done = 0;
+  for (const auto& run : sweep.runs) done += run.finished() ? 1 : 0;
+  std::set<std::string> devices;
+  for (const auto& run : sweep.runs)
+    if (run.summary.is_object() && run.summary.contains("device") && run.summary["device"].is_string())
+      devices.insert(run.summary["device"].get<std::string>());
+
+  std::ostringstream md;
+  md << fmt::format("# Ablation report: {}\n\n", sweep.name);
+  md << fmt::format("Sweep file `{}` · baseline arm **{}** · {} arm(s), {} run(s), {} finished · devices: {} · "
+                    "report written {}.\n\n",
+                    sweep.file.empty() ? "(unknown)" : sweep.file, sweep.baseline, sweep.arms.size(),
+                    sweep.runs.size(), done,
+                    devices.empty() ? std::string("unknown")
+                                    : fmt::format("{}", fmt::join(devices.begin(), devices.end(), ", ")),
+                    today());
+  md << "All statistics are over seeds, on the final validation loss (nats per token) of runs with status `done`.\n\n";
+
+  md << "## Red flags\n\n";
+  const auto flags = red_flags(sweep);
+  if (flags.empty()) md << "None found (checked: near-perfect accuracy or implausibly low loss, train/validation "
+                           "overlap, identical models across arms, failed or diverged runs, fewer than 3 seeds).\n\n";
+  for (const auto& f : flags) md << "- " << f << "\n";
+  for (const auto& w : sweep.warnings) md << "- **Unreadable file:** " << md_escape(w) << "\n";
+  if (!flags.empty() || !sweep.warnings.empty()) md << "\n";
+
+  md << arm_tables(sweep);
+  md << comparison_table(sweep);
+
+  md << "## Plots\n\n";
+  for (const auto& f : figures) {
+    if (f.ok)
+      md << fmt::format("![{}]({}.png)\n\n[SVG version]({}.svg)\n\n", f.title, f.stem, f.stem);
+    else
+      md << fmt::format("> **Warning:** plot \"{}\" was not drawn: {}\n\n", f.title, md_escape(f.warning));
+  }
+
+  md << run_table(sweep);
+  md << data_section(sweep);
+  md << audit_section(sweep);
+
+  const fs::path path = sweep_dir / "report.md";
+  write_text(path, md.str());
+  return path;
+}
+
+}  // namespace ablate

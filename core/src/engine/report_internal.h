@@ -1,0 +1,105 @@
+// Private to the report: the sweep directory as read from disk, grouped for statistics, and the
+// helpers the report's files share (report.cpp: loading, red flags, report.md; report_tables.cpp:
+// markdown tables and results.csv; report_plots.cpp: gnuplot figures).
+//
+// A "group" is one arm at one grid point: statistics are over the seeds of a group, and an arm is
+// compared with the baseline arm at the same grid point. Only runs with status "done" enter
+// statistics; failed and diverged runs are listed with their error, pending ones as pending.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ablate/stats.h"
+
+namespace ablate::report {
+
+/// One line of metrics.jsonl.
+struct EvalPoint {
+  std::int64_t step = 0;
+  double tokens = 0.0;
+  double seconds = 0.0;
+  double val_loss = 0.0;
+};
+
+struct RunRecord {
+  std::string id, arm;
+  std::int64_t seed = 0;
+  nlohmann::json grid_point = nlohmann::json::object();  // dotted path → value
+  std::string status = "pending";   // pending | running | done | failed | diverged
+  std::string error;                // failed/diverged: why; unreadable files: what
+  nlohmann::json summary;           // summary.json (null when absent)
+  nlohmann::json config;            // config.json (null when absent)
+  std::vector<EvalPoint> curve;     // metrics.jsonl, in file order
+
+  bool finished() const { return status == "done"; }
+  /// A number of summary.json (top level), or nullopt when absent, null or not a number.
+  std::optional<double> number(const std::string& key) const;
+};
+
+struct Group {
+  std::string arm;
+  nlohmann::json grid_point;
+  std::string label;                   // "arm" or "arm @ path=value, ..."
+  std::vector<const RunRecord*> runs;  // every run of the group, seed order
+  std::vector<const RunRecord*> done;  // status done only
+  bool is_baseline = false;
+  const Group* baseline = nullptr;     // the baseline group at the same grid point (null for itself)
+
+  std::vector<double> values(const std::string& key) const;  // over done runs that have the key
+  stats::Summary summary(const std::string& key) const { const auto v = values(key); return stats::summarize(v); }
+};
+
+/// val loss of `group` against its baseline.
+struct Comparison {
+  const Group* arm = nullptr;
+  const Group* baseline = nullptr;
+  stats::Summary arm_summary, base_summary;
+  stats::Maybe<stats::WelchTest> welch;
+  stats::Maybe<stats::EffectSize> effect;
+  std::optional<double> holm_p;
+};
+
+struct SweepRecord {
+  std::filesystem::path dir;
+  std::string name, file, baseline;
+  std::vector<std::string> arms;
+  std::vector<RunRecord> runs;
+  std::vector<Group> groups;            // arm order, then grid-point order
+  std::vector<Comparison> comparisons;  // every non-baseline group with a baseline
+  std::vector<std::string> warnings;    // unreadable files and the like
+};
+
+SweepRecord load_sweep_dir(const std::filesystem::path& sweep_dir);
+
+// ---- formatting (report_tables.cpp) --------------------------------------------------------
+std::string fmt_num(double v, int decimals);
+std::string fmt_millions(std::optional<double> v);   // "1.23 M"
+std::string fmt_grouped(std::optional<double> v);    // "12,345"
+std::string fmt_mib(std::optional<double> bytes);    // "512 MiB" or "n/a"
+std::string grid_label(const nlohmann::json& grid_point);  // "path=value, ..." or ""
+std::string md_escape(const std::string& text);      // table-cell safe
+
+std::string arm_tables(const SweepRecord& sweep);
+std::string comparison_table(const SweepRecord& sweep);
+std::string run_table(const SweepRecord& sweep);
+std::string data_section(const SweepRecord& sweep);
+std::string audit_section(const SweepRecord& sweep);
+std::string results_csv(const SweepRecord& sweep);
+
+// ---- plots (report_plots.cpp) --------------------------------------------------------------
+/// One figure: `stem`.png and `stem`.svg in the sweep directory, or a warning.
+struct Figure {
+  std::string stem, title;
+  bool ok = false;
+  std::string warning;  // why it is missing
+};
+std::vector<Figure> draw_plots(const SweepRecord& sweep);
+
+}  // namespace ablate::report

@@ -1,0 +1,338 @@
+// The report's tables as markdown (per arm, comparisons, per run, data, audit) and results.csv.
+// Limits: formatting only; every number comes from SweepRecord (report.cpp), statistics from
+// stats.h. Units are in the column headers: M = 10⁶, MiB = 2²⁰ bytes, s = seconds of training
+// (evaluation excluded, as the trainer measures it).
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "report_internal.h"
+
+namespace ablate::report {
+
+using nlohmann::json;
+
+// -------------------------------------------------------------------------------------------
+// number formatting
+
+std::string fmt_num(double v, int decimals) {
+  if (!std::isfinite(v)) return "n/a";
+  return fmt::format("{:.{}f}", v, decimals);
+}
+
+std::string fmt_millions(std::optional<double> v) {
+  if (!v) return "n/a";
+  const double m = *v / 1e6;
+  const int decimals = std::fabs(m) >= 100 ? 1 : std::fabs(m) >= 1 ? 2 : std::fabs(m) >= 0.01 ? 3 : 4;
+  return fmt::format("{:.{}f}", m, decimals);
+}
+
+std::string fmt_grouped(std::optional<double> v) {
+  if (!v || !std::isfinite(*v)) return "n/a";
+  const long long n = std::llround(*v);
+  std::string digits = std::to_string(n < 0 ? -n : n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+std::string fmt_mib(std::optional<double> bytes) {
+  if (!bytes || *bytes <= 0) return "n/a";
+  return fmt::format("{:.0f}", *bytes / (1024.0 * 1024.0));
+}
+
+std::string grid_label(const json& grid_point) {
+  if (!grid_point.is_object() || grid_point.empty()) return {};
+  std::vector<std::string> parts;
+  for (const auto& [k, v] : grid_point.items()) parts.push_back(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+std::string md_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') out += "\\|";
+    else if (c == '\n' || c == '\r') out += ' ';
+    else out += c;
+  }
+  return out;
+}
+
+namespace {
+
+std::string mean_sd(const stats::Summary& s, int decimals) {
+  if (s.n == 0) return "—";
+  if (!s.sd) return fmt_num(s.mean, decimals);
+  return fmt::format("{} ± {}", fmt_num(s.mean, decimals), fmt_num(*s.sd, decimals));
+}
+
+std::string ci_text(const stats::Summary& s, int decimals) {
+  if (s.n == 0) return "—";
+  if (!s.ci) return "not defined: " + s.ci.reason;
+  return fmt::format("[{}, {}]", fmt_num(s.ci->lo, decimals), fmt_num(s.ci->hi, decimals));
+}
+
+std::optional<double> mean_of(const Group& g, const std::string& key) {
+  const auto v = g.values(key);
+  if (v.empty()) return std::nullopt;
+  double sum = 0.0;
+  for (double x : v) sum += x;
+  return sum / static_cast<double>(v.size());
+}
+
+std::string fmt_p(double p) {
+  if (p < 1e-4) return fmt::format("{:.1e}", p);
+  return fmt::format("{:.4f}", p);
+}
+
+std::string signed_num(double v, int decimals) { return fmt::format("{:+.{}f}", v, decimals); }
+
+/// The summary of the first run of a group that has `key` (components, model_tree, data).
+const RunRecord* first_with(const Group& g, const std::string& key) {
+  for (const auto* r : g.done) if (r->summary.contains(key)) return r;
+  for (const auto* r : g.runs) if (r->summary.is_object() && r->summary.contains(key)) return r;
+  return nullptr;
+}
+
+std::optional<double> json_number(const json& j, const std::string& key) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_number()) return std::nullopt;
+  return j[key].get<double>();
+}
+
+std::string csv_cell(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
+// -------------------------------------------------------------------------------------------
+// per arm
+
+std::string arm_tables(const SweepRecord& sweep) {
+  std::ostringstream md;
+  md << "## Arms\n\n";
+  md << "Quality at the end of training: mean ± sample standard deviation over the seeds that finished; the 95% "
+        "confidence interval of the mean uses Student's t with n − 1 degrees of freedom. Perplexity is the mean of "
+        "exp(val loss) over seeds.\n\n";
+  md << "| Arm | Runs done / all | Val loss (nats/token) | 95% CI of val loss | Val accuracy | Val perplexity | "
+        "Train loss |\n";
+  md << "|---|---:|---:|---|---:|---:|---:|\n";
+  for (const auto& g : sweep.groups) {
+    const auto ppl = g.summary("val_perplexity");
+    md << fmt::format("| {}{} | {} / {} | {} | {} | {} | {} | {} |\n", md_escape(g.label), g.is_baseline ? " (baseline)" : "",
+                      g.done.size(), g.runs.size(), mean_sd(g.summary("val_loss"), 4), ci_text(g.summary("val_loss"), 4),
+                      mean_sd(g.summary("val_accuracy"), 4), ppl.n ? fmt_num(ppl.mean, 2) : "—",
+                      mean_sd(g.summary("train_loss"), 4));
+  }
+  md << "\n";
+  md << "Cost, mean over finished runs. Parameters: every trainable parameter (total) and those one token uses "
+        "(active; they differ for mixture-of-experts). FLOPs: forward pass per token. Train time excludes "
+        "evaluation.\n\n";
+  md << "| Arm | Params total (M) | Params active (M) | Forward FLOPs/token (M) | Train time (s) | Tokens trained | "
+        "Throughput (tokens/s) | Peak memory (MiB) |\n";
+  md << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& g : sweep.groups) {
+    // Parameters and FLOPs are known before training ends: take them from any run with a summary.
+    const RunRecord* any = first_with(g, "params_total");
+    const auto model_number = [&](const std::string& key) { return any ? any->number(key) : std::nullopt; };
+    const auto train_s = mean_of(g, "train_seconds");
+    md << fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", md_escape(g.label),
+                      fmt_millions(model_number("params_total")), fmt_millions(model_number("params_active")),
+                      fmt_millions(model_number("flops_per_token")), train_s ? fmt_num(*train_s, 1) : "n/a",
+                      fmt_grouped(mean_of(g, "tokens")), fmt_grouped(mean_of(g, "tokens_per_second")),
+                      fmt_mib(mean_of(g, "peak_memory_bytes")));
+  }
+  md << "\n";
+  return md.str();
+}
+
+// -------------------------------------------------------------------------------------------
+// comparisons with the baseline
+
+std::string comparison_table(const SweepRecord& sweep) {
+  std::ostringstream md;
+  md << "## Comparisons with the baseline\n\n";
+  if (sweep.comparisons.empty()) {
+    md << "No comparisons: the sweep has no arm other than the baseline `" << sweep.baseline
+       << "` (or no baseline run at the same grid point).\n\n";
+    return md.str();
+  }
+  md << fmt::format(
+      "Final validation loss of each arm against the baseline `{}` at the same grid point. Δ = mean(arm) − "
+      "mean(baseline); **negative Δ means the arm reached a lower (better) loss**. The 95% CI of Δ and the two-sided "
+      "p come from Welch's t-test (unequal variances, Welch–Satterthwaite degrees of freedom). Holm p corrects for "
+      "the {} comparison(s) of this report. Cohen's d uses the pooled standard deviation; Hedges' g = J·d with "
+      "J = 1 − 3/(4(n₁+n₂) − 9), its 95% CI from the normal approximation "
+      "Var(g) = J²((n₁+n₂)/(n₁n₂) + d²/(2(n₁+n₂))). With few seeds, read the intervals, not the p-values.\n\n",
+      sweep.baseline, sweep.comparisons.size());
+  md << "| Arm | n (arm, baseline) | Δ val loss | 95% CI of Δ | Welch t (df) | p | Holm p | Cohen's d | Hedges' g "
+        "[95% CI] |\n";
+  md << "|---|---:|---:|---|---:|---:|---:|---:|---|\n";
+  for (const auto& c : sweep.comparisons) {
+    std::string delta = "—", delta_ci = "—", t = "—", p = "—", holm = "—", d = "—", g = "—";
+    if (c.arm_summary.n > 0 && c.base_summary.n > 0)
+      delta = signed_num(c.arm_summary.mean - c.base_summary.mean, 4);
+    if (c.welch) {
+      delta_ci = fmt::format("[{}, {}]", signed_num(c.welch->difference_ci.lo, 4), signed_num(c.welch->difference_ci.hi, 4));
+      t = fmt::format("{:.2f} ({:.1f})", c.welch->t, c.welch->df);
+      p = fmt_p(c.welch->p);
+      if (c.holm_p) holm = fmt_p(*c.holm_p);
+    } else {
+      delta_ci = t = "not defined: " + c.welch.reason;
+    }
+    if (c.effect) {
+      d = fmt::format("{:.2f}", c.effect->cohens_d);
+      g = fmt::format("{:.2f} [{:.2f}, {:.2f}]", c.effect->hedges_g, c.effect->g_ci.lo, c.effect->g_ci.hi);
+    } else {
+      d = g = "not defined: " + c.effect.reason;
+    }
+    md << fmt::format("| {} | {}, {} | {} | {} | {} | {} | {} | {} | {} |\n", md_escape(c.arm->label), c.arm_summary.n,
+                      c.base_summary.n, delta, md_escape(delta_ci), md_escape(t), p, holm, md_escape(d), md_escape(g));
+  }
+  md << "\n";
+  return md.str();
+}
+
+// -------------------------------------------------------------------------------------------
+// per run
+
+std::string run_table(const SweepRecord& sweep) {
+  std::ostringstream md;
+  md << "## Runs\n\n";
+  md << "Every run of the sweep, from `runs/<id>/summary.json` (pending: no summary yet). Failed and diverged runs "
+        "are excluded from the statistics.\n\n";
+  md << "| Run | Arm | Seed | Grid point | Status | Val loss | Val accuracy | Val perplexity | Steps | Tokens | "
+        "Train time (s) | Tokens/s | Peak memory (MiB) | Note |\n";
+  md << "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
+  for (const auto& g : sweep.groups) {
+    for (const auto* r : g.runs) {
+      const auto num = [&](const std::string& key, int decimals) {
+        auto v = r->number(key);
+        return v ? fmt_num(*v, decimals) : std::string("—");
+      };
+      std::string note = r->error;
+      if (note.size() > 120) note = note.substr(0, 117) + "...";
+      const std::string grid = grid_label(r->grid_point);
+      md << fmt::format("| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r->id,
+                        md_escape(r->arm), r->seed, grid.empty() ? "—" : md_escape(grid), r->status,
+                        num("val_loss", 4), num("val_accuracy", 4), num("val_perplexity", 2),
+                        r->number("steps") ? fmt_grouped(r->number("steps")) : "—",
+                        r->number("tokens") ? fmt_grouped(r->number("tokens")) : "—", num("train_seconds", 1),
+                        r->number("tokens_per_second") ? fmt_grouped(r->number("tokens_per_second")) : "—",
+                        r->summary.is_object() ? fmt_mib(r->number("peak_memory_bytes")) : "—", md_escape(note));
+    }
+  }
+  md << "\n";
+  return md.str();
+}
+
+// -------------------------------------------------------------------------------------------
+// data
+
+std::string data_section(const SweepRecord& sweep) {
+  std::ostringstream md;
+  md << "## Data\n\n";
+  std::vector<std::pair<json, std::vector<std::string>>> distinct;  // data block → arms using it
+  for (const auto& g : sweep.groups) {
+    const RunRecord* r = first_with(g, "data");
+    if (!r) continue;
+    const json& d = r->summary["data"];
+    auto it = std::find_if(distinct.begin(), distinct.end(), [&](const auto& p) { return p.first == d; });
+    if (it == distinct.end()) distinct.push_back({d, {g.label}});
+    else it->second.push_back(g.label);
+  }
+  if (distinct.empty()) {
+    md << "No run has recorded its data yet.\n\n";
+    return md.str();
+  }
+  const auto text = [](const json& d, const char* key) {
+    if (!d.contains(key)) return std::string("n/a");
+    return d[key].is_string() ? md_escape(d[key].get<std::string>()) : d[key].dump();
+  };
+  for (const auto& [d, arms] : distinct) {
+    if (distinct.size() > 1) md << fmt::format("Used by: {}\n\n", fmt::join(arms, ", "));
+    md << "| | |\n|---|---|\n";
+    md << "| Corpus | " << text(d, "corpus") << " |\n";
+    md << "| Tokenizer | " << text(d, "tokenizer") << " (vocabulary " << fmt_grouped(json_number(d, "vocab_size"))
+       << ") |\n";
+    md << "| Split rule | " << text(d, "split_rule") << " |\n";
+    md << "| Training split | " << fmt_grouped(json_number(d, "train_documents")) << " documents, "
+       << fmt_grouped(json_number(d, "train_tokens")) << " tokens |\n";
+    md << "| Validation split | " << fmt_grouped(json_number(d, "val_documents")) << " documents, "
+       << fmt_grouped(json_number(d, "val_tokens")) << " tokens |\n";
+    const auto overlap = json_number(d, "overlap_documents");
+    md << "| Documents in both splits | " << fmt_grouped(overlap)
+       << (overlap && *overlap > 0 ? " (**must be 0**)" : "") << " |\n\n";
+  }
+  return md.str();
+}
+
+// -------------------------------------------------------------------------------------------
+// audit: what each arm trained
+
+std::string audit_section(const SweepRecord& sweep) {
+  std::ostringstream md;
+  md << "## What each arm trained\n\n";
+  md << "Read from the model that was built (summary.json of the arm's first run), not from the arm's name. "
+        "Parameters are per part summed over its copies; FLOPs are forward FLOPs per token.\n\n";
+  for (const auto& g : sweep.groups) {
+    md << "### " << md_escape(g.label) << (g.is_baseline ? " (baseline)" : "") << "\n\n";
+    const RunRecord* r = first_with(g, "components");
+    if (!r || !r->summary["components"].is_array()) {
+      md << "No run of this arm has recorded its components yet.\n\n";
+    } else {
+      md << "| Part | Plugin | Options | Copies | Params total (M) | Params active (M) | Forward FLOPs/token (M) |\n";
+      md << "|---|---|---|---:|---:|---:|---:|\n";
+      for (const auto& c : r->summary["components"]) {
+        std::string options = "—";
+        if (c.contains("options") && !c["options"].empty()) options = "`" + md_escape(c["options"].dump()) + "`";
+        md << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", md_escape(c.value("part", std::string("?"))),
+                          md_escape(c.value("plugin", std::string("?"))), options,
+                          c.contains("count") ? c["count"].dump() : "—", fmt_millions(json_number(c, "params_total")),
+                          fmt_millions(json_number(c, "params_active")), fmt_millions(json_number(c, "flops_per_token")));
+      }
+      md << fmt::format("| **total** | | | | **{}** | **{}** | **{}** |\n\n", fmt_millions(r->number("params_total")),
+                        fmt_millions(r->number("params_active")), fmt_millions(r->number("flops_per_token")));
+    }
+    if (const RunRecord* t = first_with(g, "model_tree"); t && t->summary["model_tree"].is_string())
+      md << "<details><summary>Model tree of " << g.label << " (run <code>" << t->id
+         << "</code>)</summary>\n\n```\n" << t->summary["model_tree"].get<std::string>() << "\n```\n\n</details>\n\n";
+  }
+  return md.str();
+}
+
+// -------------------------------------------------------------------------------------------
+// results.csv
+
+std::string results_csv(const SweepRecord& sweep) {
+  static const std::vector<std::string> kNumbers = {
+      "val_loss", "val_accuracy", "val_perplexity", "train_loss", "params_total", "params_active", "flops_per_token",
+      "train_seconds", "tokens", "tokens_per_second", "peak_memory_bytes", "steps"};
+  std::ostringstream csv;
+  csv << "id,arm,seed,grid_point,status,error";
+  for (const auto& k : kNumbers) csv << "," << k;
+  csv << ",device\n";
+  for (const auto& run : sweep.runs) {
+    csv << csv_cell(run.id) << "," << csv_cell(run.arm) << "," << run.seed << "," << csv_cell(grid_label(run.grid_point))
+        << "," << run.status << "," << csv_cell(run.error);
+    for (const auto& k : kNumbers) {
+      csv << ",";
+      if (auto v = run.number(k)) csv << fmt::format("{}", *v);
+    }
+    csv << ",";
+    if (run.summary.is_object() && run.summary.contains("device") && run.summary["device"].is_string())
+      csv << csv_cell(run.summary["device"].get<std::string>());
+    csv << "\n";
+  }
+  return csv.str();
+}
+
+}  // namespace ablate::report

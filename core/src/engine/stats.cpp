@@ -1,0 +1,117 @@
+// Statistics over seeds (stats.h): summaries, Welch's t-test, Cohen's d / Hedges' g, Holm.
+// Quantiles and tail probabilities come from Boost.Math; formulas are stated in stats.h.
+// Limits: plain double arithmetic, two-pass variance (fine for a handful of seeds).
+#include "ablate/stats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <boost/math/distributions/normal.hpp>
+#include <boost/math/distributions/students_t.hpp>
+#include <fmt/format.h>
+
+namespace ablate::stats {
+
+namespace {
+
+double mean_of(std::span<const double> v) {
+  return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+/// Sample variance (n − 1 denominator); needs n ≥ 2.
+double variance_of(std::span<const double> v) {
+  const double m = mean_of(v);
+  double ss = 0.0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return ss / static_cast<double>(v.size() - 1);
+}
+
+std::string too_few(std::size_t nx, std::size_t ny) {
+  return fmt::format("fewer than 2 runs in an arm (n = {} and {}); needs at least 2 seeds each", nx, ny);
+}
+
+double two_sided_quantile_t(double df, double level) {
+  return boost::math::quantile(boost::math::students_t(df), 0.5 + level / 2.0);
+}
+
+}  // namespace
+
+Summary summarize(std::span<const double> values, double level) {
+  Summary s;
+  s.n = values.size();
+  if (s.n == 0) {
+    s.sd = Maybe<double>::undefined("no finished runs");
+    s.ci = Maybe<Interval>::undefined("no finished runs");
+    return s;
+  }
+  s.mean = mean_of(values);
+  s.min = *std::min_element(values.begin(), values.end());
+  s.max = *std::max_element(values.begin(), values.end());
+  if (s.n < 2) {
+    s.sd = Maybe<double>::undefined("a single run has no spread (n = 1)");
+    s.ci = Maybe<Interval>::undefined("a single run has no spread (n = 1)");
+    return s;
+  }
+  const double sd = std::sqrt(variance_of(values));
+  const double half = two_sided_quantile_t(static_cast<double>(s.n - 1), level) * sd /
+                      std::sqrt(static_cast<double>(s.n));
+  s.sd = {sd, {}};
+  s.ci = {Interval{s.mean - half, s.mean + half}, {}};
+  return s;
+}
+
+Maybe<WelchTest> welch_test(std::span<const double> x, std::span<const double> y, double level) {
+  if (x.size() < 2 || y.size() < 2) return Maybe<WelchTest>::undefined(too_few(x.size(), y.size()));
+  const double nx = static_cast<double>(x.size()), ny = static_cast<double>(y.size());
+  const double vx = variance_of(x) / nx, vy = variance_of(y) / ny;  // squared standard errors
+  if (vx == 0.0 && vy == 0.0)
+    return Maybe<WelchTest>::undefined("zero variance in both arms (every seed gave the same value)");
+  WelchTest w;
+  w.difference = mean_of(x) - mean_of(y);
+  w.se = std::sqrt(vx + vy);
+  w.t = w.difference / w.se;
+  w.df = (vx + vy) * (vx + vy) / (vx * vx / (nx - 1.0) + vy * vy / (ny - 1.0));
+  const boost::math::students_t dist(w.df);
+  w.p = std::min(1.0, 2.0 * boost::math::cdf(boost::math::complement(dist, std::fabs(w.t))));
+  const double half = two_sided_quantile_t(w.df, level) * w.se;
+  w.difference_ci = {w.difference - half, w.difference + half};
+  return {w, {}};
+}
+
+Maybe<EffectSize> effect_size(std::span<const double> x, std::span<const double> y, double level) {
+  if (x.size() < 2 || y.size() < 2) return Maybe<EffectSize>::undefined(too_few(x.size(), y.size()));
+  const double nx = static_cast<double>(x.size()), ny = static_cast<double>(y.size());
+  const double pooled_var = ((nx - 1.0) * variance_of(x) + (ny - 1.0) * variance_of(y)) / (nx + ny - 2.0);
+  if (pooled_var == 0.0)
+    return Maybe<EffectSize>::undefined("zero variance in both arms (every seed gave the same value)");
+  EffectSize e;
+  e.pooled_sd = std::sqrt(pooled_var);
+  e.cohens_d = (mean_of(x) - mean_of(y)) / e.pooled_sd;
+  e.j = 1.0 - 3.0 / (4.0 * (nx + ny) - 9.0);
+  e.hedges_g = e.j * e.cohens_d;
+  // Var(g) = J² · ((nx+ny)/(nx·ny) + d²/(2(nx+ny)))  (Borenstein et al. 2009, eqs. 4.20, 4.24)
+  e.g_variance = e.j * e.j * ((nx + ny) / (nx * ny) + e.cohens_d * e.cohens_d / (2.0 * (nx + ny)));
+  const double z = boost::math::quantile(boost::math::normal(0.0, 1.0), 0.5 + level / 2.0);
+  const double half = z * std::sqrt(e.g_variance);
+  e.g_ci = {e.hedges_g - half, e.hedges_g + half};
+  return {e, {}};
+}
+
+std::vector<std::optional<double>> holm_adjust(const std::vector<std::optional<double>>& p_values) {
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < p_values.size(); ++i)
+    if (p_values[i]) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return *p_values[a] < *p_values[b]; });
+  std::vector<std::optional<double>> adjusted(p_values.size());
+  const double m = static_cast<double>(order.size());
+  double running_max = 0.0;
+  for (std::size_t rank = 0; rank < order.size(); ++rank) {
+    const double scaled = std::min(1.0, (m - static_cast<double>(rank)) * *p_values[order[rank]]);
+    running_max = std::max(running_max, scaled);
+    adjusted[order[rank]] = running_max;
+  }
+  return adjusted;
+}
+
+}  // namespace ablate::stats

@@ -1,0 +1,234 @@
+// write_report (ablate/report.h) on synthetic sweep directories written by the tests: tables,
+// comparisons, red flags, results.csv and the gnuplot figures.
+// Limits: the run directories are hand-made (no training); expected statistics were computed with
+// scipy 1.17.1 and are pasted where they are checked.
+//
+//   ./build-report/tests/test_engine "[report]"
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "ablate/error.h"
+#include "ablate/report.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct FakeRun {
+  std::string id, arm;
+  int seed = 0;
+  std::string status = "done";  // "pending": no summary.json at all
+  double final_loss = 3.0;
+  double accuracy = 0.3;
+  std::string error;
+  std::string model_tree;
+};
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("ablate_test_report_{}_{}", name, ::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir / "runs");
+  return dir;
+}
+
+void write(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+std::string read(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+/// Writes sweep.json and the run directories of `runs`; arms in first-seen order, first = baseline.
+void write_sweep(const fs::path& dir, const std::vector<FakeRun>& runs, int seq_len = 64) {
+  json meta = {{"name", "synth"}, {"file", "sweeps/synth.yaml"}, {"runs", json::array()}};
+  std::vector<std::string> arms;
+  for (const auto& r : runs) {
+    if (std::find(arms.begin(), arms.end(), r.arm) == arms.end()) arms.push_back(r.arm);
+    meta["runs"].push_back({{"id", r.id}, {"arm", r.arm}, {"seed", r.seed}, {"grid_point", json::object()}});
+    if (r.status == "pending") continue;
+    const fs::path run_dir = dir / "runs" / r.id;
+    const bool gqa = r.arm == "gqa";
+    write(run_dir / "config.json",
+          json{{"data", {{"seq_len", seq_len}}}, {"model", {{"attention", {{"plugin", r.arm}}}}}, {"seed", r.seed}}.dump());
+    // Loss falls from 8 to the final loss over 5 evaluations, 1000 tokens and ~2 s apart.
+    std::string metrics;
+    for (int i = 0; i <= 4; ++i) {
+      const double loss = r.final_loss + (8.0 - r.final_loss) * (4 - i) / 4.0;
+      metrics += json{{"step", i * 10}, {"tokens", i * 1000}, {"seconds", i * (2.0 + 0.1 * r.seed)},
+                      {"train_loss", loss + 0.05}, {"val_loss", loss}, {"val_accuracy", 0.1},
+                      {"val_perplexity", std::exp(loss)}, {"lr", 1e-3}}.dump() + "\n";
+    }
+    if (r.status == "failed") metrics = metrics.substr(0, metrics.find('\n') + 1);
+    write(run_dir / "metrics.jsonl", metrics);
+    json summary = {{"id", r.id}, {"arm", r.arm}, {"seed", r.seed}, {"status", r.status}, {"grid_point", json::object()},
+                    {"device", "cpu"}, {"params_total", gqa ? 1'250'000 : 1'500'000},
+                    {"params_active", gqa ? 1'250'000 : 1'500'000}, {"flops_per_token", gqa ? 2.5e6 : 3.0e6},
+                    {"model_tree", r.model_tree.empty() ? "Model(attention=" + r.arm + ")" : r.model_tree},
+                    {"components", json::array({{{"part", "attention"}, {"plugin", r.arm}, {"options", {{"n_heads", 4}}},
+                                                 {"count", 2}, {"params_total", 500000}, {"params_active", 500000},
+                                                 {"flops_per_token", 1.0e6}}})},
+                    {"data", {{"corpus", "kjv"}, {"tokenizer", "byte"}, {"split_rule", "every 10th book"},
+                              {"vocab_size", 256}, {"train_documents", 60}, {"train_tokens", 4000000},
+                              {"val_documents", 6}, {"val_tokens", 400000}, {"overlap_documents", 0}}}};
+    if (r.status == "failed") {
+      summary["error"] = r.error;
+    } else {
+      summary.update(json{{"val_loss", r.final_loss}, {"val_accuracy", r.accuracy},
+                          {"val_perplexity", std::exp(r.final_loss)}, {"train_loss", r.final_loss + 0.05},
+                          {"train_seconds", 8.0 + 0.4 * r.seed}, {"tokens", 4000}, {"steps", 40},
+                          {"tokens_per_second", 4000.0 / (8.0 + 0.4 * r.seed)}, {"peak_memory_bytes", 0}});
+    }
+    write(run_dir / "summary.json", summary.dump(2));
+  }
+  meta["arms"] = arms;
+  meta["baseline"] = arms.front();
+  write(dir / "sweep.json", meta.dump(2));
+}
+
+/// The baseline "mha" has 3 finished seeds; "gqa" has 2 finished and 1 failed.
+std::vector<FakeRun> two_arms_three_seeds() {
+  return {{"a000000000000000", "mha", 0, "done", 3.05}, {"a000000000000001", "mha", 1, "done", 3.11},
+          {"a000000000000002", "mha", 2, "done", 3.02}, {"b000000000000000", "gqa", 0, "done", 3.21},
+          {"b000000000000001", "gqa", 1, "done", 3.18},
+          {"b000000000000002", "gqa", 2, "failed", 0.0, 0.0, "CUDA out of memory in attention"}};
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("a sweep of two arms and three seeds gives tables, a comparison and red flags", "[report]") {
+  const fs::path dir = fresh_dir("two_arms");
+  write_sweep(dir, two_arms_three_seeds());
+  const fs::path report = ablate::write_report(dir);
+  REQUIRE(report == dir / "report.md");
+  const std::string md = read(report);
+  CAPTURE(md);
+
+  SECTION("the title and the sections are there, red flags first") {
+    CHECK(md.rfind("# Ablation report: synth\n", 0) == 0);
+    const auto flags = md.find("## Red flags"), arms = md.find("## Arms"), cmp = md.find("## Comparisons with the baseline"),
+               plots = md.find("## Plots"), runs = md.find("## Runs"), data = md.find("## Data"),
+               audit = md.find("## What each arm trained");
+    REQUIRE(flags != std::string::npos);
+    CHECK(flags < arms);
+    CHECK(arms < cmp);
+    CHECK(cmp < plots);
+    CHECK(plots < runs);
+    CHECK(runs < data);
+    CHECK(data < audit);
+    CHECK(audit != std::string::npos);
+  }
+  SECTION("the arm table has mean ± sd and the Student t interval") {
+    // baseline [3.05, 3.11, 3.02]: mean 3.06, sd 0.045825756949558344 (numpy ddof=1),
+    // scipy.stats.t.interval(0.95, 2, loc=3.06, scale=sem) = (2.9461625089920975, 3.1738374910079026)
+    CHECK(contains(md, "| mha (baseline) | 3 / 3 | 3.0600 ± 0.0458 | [2.9462, 3.1738] |"));
+    // gqa: [3.21, 3.18] (the failed seed is excluded): mean 3.195, sd 0.0212
+    CHECK(contains(md, "| gqa | 2 / 3 | 3.1950 ± 0.0212 |"));
+    CHECK(contains(md, "| mha | 1.50 | 1.50 | 3.00 | 8.4 | 4,000 | 477 | n/a |"));
+  }
+  SECTION("the comparison has Welch's t, df and p as scipy computes them") {
+    // scipy.stats.ttest_ind([3.21, 3.18], [3.05, 3.11, 3.02], equal_var=False)
+    //   → t = 4.438772657244665, p = 0.022911399872563572, df = 2.894291754756867
+    CHECK(contains(md, "| gqa | 2, 3 | +0.1350 |"));
+    CHECK(contains(md, "| 4.44 (2.9) | 0.0229 | 0.0229 |"));  // one comparison: Holm p = p
+  }
+  SECTION("the failed run and the missing seed are red flags, with the error") {
+    CHECK(contains(md, "- **Run failed:** `b000000000000002` (gqa, seed 2): CUDA out of memory in attention. "
+                       "Excluded from the statistics."));
+    CHECK(contains(md, "- **Too few seeds:** `gqa` has 2 finished run(s) of 3;"));
+    CHECK_FALSE(contains(md, "**Too few seeds:** `mha`"));
+    CHECK_FALSE(contains(md, "non-causal"));
+    CHECK_FALSE(contains(md, "Identical models"));
+  }
+  SECTION("the runs, the data and the audit are listed") {
+    CHECK(contains(md, "| `b000000000000002` | gqa | 2 | — | failed |"));
+    CHECK(contains(md, "| Training split | 60 documents, 4,000,000 tokens |"));
+    CHECK(contains(md, "| Documents in both splits | 0 |"));
+    CHECK(contains(md, "| attention | gqa | `{\"n_heads\":4}` | 2 | 0.500 | 0.500 | 1.00 |"));
+    CHECK(contains(md, "<details><summary>Model tree of gqa"));
+    CHECK(contains(md, "Model(attention=gqa)"));
+  }
+  SECTION("results.csv has a header and one row per run") {
+    const std::string csv = read(dir / "results.csv");
+    CHECK(std::count(csv.begin(), csv.end(), '\n') == 7);
+    CHECK(csv.rfind("id,arm,seed,grid_point,status,error,val_loss,", 0) == 0);
+    CHECK(contains(csv, "\nb000000000000002,gqa,2,,failed,CUDA out of memory in attention,"));
+    CHECK(contains(csv, "\na000000000000000,mha,0,,done,,3.05,"));
+  }
+  SECTION("the plots exist as PNG and SVG and are embedded") {
+    for (const std::string stem : {"report_loss_vs_time", "report_loss_vs_tokens", "report_final_loss",
+                                   "report_throughput"}) {
+      CAPTURE(stem);
+      const std::string png = read(dir / (stem + ".png"));
+      REQUIRE(png.size() > 1000);
+      CHECK(png.substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
+      const std::string svg = read(dir / (stem + ".svg"));
+      CHECK(contains(svg, "<svg"));
+      CHECK(contains(md, fmt::format("![", stem)));
+      CHECK(contains(md, fmt::format("]({}.png)", stem)));
+      CHECK(contains(md, fmt::format("[SVG version]({}.svg)", stem)));
+    }
+    // CPU runs record no peak memory: a warning line instead of a figure.
+    CHECK(contains(md, "> **Warning:** plot \""));
+    CHECK_FALSE(fs::exists(dir / "report_memory.png"));
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("single seeds give no test, only reasons", "[report]") {
+  const fs::path dir = fresh_dir("single");
+  write_sweep(dir, {{"a1", "mha", 0, "done", 3.0}, {"b1", "gqa", 0, "done", 2.9}, {"b2", "gqa", 1, "pending"}});
+  const std::string md = read(ablate::write_report(dir));
+  CAPTURE(md);
+  CHECK(contains(md, "| gqa | 1, 1 | -0.1000 | not defined: fewer than 2 runs in an arm (n = 1 and 1)"));
+  CHECK(contains(md, "| mha (baseline) | 1 / 1 | 3.0000 | not defined: a single run has no spread (n = 1) |"));
+  CHECK(contains(md, "| `b2` | gqa | 1 | — | pending |"));
+  CHECK(contains(md, "**Incomplete sweep:** 1 of 3 runs are pending or still running"));
+  CHECK(std::count(md.begin(), md.end(), '\n') > 20);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("near-perfect accuracy and identical models are red flags", "[report]") {
+  const fs::path dir = fresh_dir("leaky");
+  std::vector<FakeRun> runs;
+  for (int s = 0; s < 3; ++s) {
+    runs.push_back({fmt::format("a{}", s), "mha", s, "done", 2.0, 0.3, "", "Model(same)"});
+    // T = 64: threshold 1 − 1/64 − 0.02 = 0.964375
+    runs.push_back({fmt::format("b{}", s), "leaky", s, "done", 0.05, 0.97, "", "Model(same)"});
+  }
+  write_sweep(dir, runs, 64);
+  const std::string md = read(ablate::write_report(dir));
+  CAPTURE(md);
+  CHECK(contains(md, "**Looks like non-causal attention:** run `b0` (leaky, seed 0) has validation accuracy 0.9700 "
+                     "≥ 1 − 1/T − 0.02 = 0.9644 (T = 64)."));
+  CHECK(contains(md, "**Looks like non-causal attention:** run `b2` (leaky, seed 2) has validation loss 0.0500 < 0.1"));
+  CHECK_FALSE(contains(md, "run `a0` (mha"));
+  CHECK(contains(md, "**Identical models:** arms `mha` and `leaky` built the same `model_tree` although their model "
+                     "configurations differ"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a directory without sweep.json is an error naming the path", "[report]") {
+  const fs::path dir = fresh_dir("empty");
+  try {
+    ablate::write_report(dir);
+    FAIL("no exception");
+  } catch (const ablate::Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains((dir / "sweep.json").string()));
+  }
+  fs::remove_all(dir);
+}
