@@ -1,6 +1,6 @@
 // Components against their formulas (components.md), causality of every loaded attention
 // plugin, and built parameter counts equal to the plugins' cost functions.
-#include <catch2/catch.hpp>
+#include "catch_torch.h"
 
 #include <ATen/ATen.h>
 #include <torch/nn/functional/activation.h>

@@ -1,6 +1,6 @@
 // RoPE (core/sdk/rope.cpp): the relative-position property and the scalings' frequencies
 // against values worked out by hand from the formulas of components.md.
-#include <catch2/catch.hpp>
+#include "catch_torch.h"
 
 #include <cmath>
 

@@ -98,9 +98,17 @@ const SchemaField kModel[] = {
 // train
 
 const SchemaField kOptimizer[] = {
-    {.name = "name", .type = T::string, .default_value = "adamw", .doc = "the optimizer", .choices = "adamw"},
-    {.name = "lr", .type = T::number, .default_value = "1e-3", .doc = "peak learning rate", .min = 0,
+    {.name = "name", .type = T::string, .default_value = "adamw",
+     .doc = "adamw: AdamW for everything; muon: Muon for 2-D hidden matrices, AdamW for the rest",
+     .choices = "adamw|muon"},
+    {.name = "lr", .type = T::number, .default_value = "1e-3", .doc = "peak learning rate of AdamW", .min = 0,
      .min_exclusive = true},
+    {.name = "muon_lr", .type = T::number, .default_value = "0.01",
+     .doc = "muon: peak learning rate of the Muon matrices", .min = 0, .min_exclusive = true},
+    {.name = "momentum", .type = T::number, .default_value = "0.95", .doc = "muon: Nesterov momentum", .min = 0,
+     .max = 1, .max_exclusive = true},
+    {.name = "ns_steps", .type = T::integer, .default_value = "5", .doc = "muon: Newton-Schulz iterations",
+     .min = 1},
     {.name = "beta1", .type = T::number, .default_value = "0.9", .doc = "first-moment decay", .min = 0, .max = 1,
      .max_exclusive = true},
     {.name = "beta2", .type = T::number, .default_value = "0.999", .doc = "second-moment decay", .min = 0,
@@ -117,7 +125,7 @@ const SchemaField kTrain[] = {
      .min = 1},
     {.name = "grad_accum", .type = T::integer, .default_value = "1", .doc = "micro-batches per optimizer step",
      .min = 1},
-    {.name = "optimizer", .type = T::section, .doc = "AdamW settings", .fields = kOptimizer},
+    {.name = "optimizer", .type = T::section, .doc = "AdamW or Muon + AdamW settings", .fields = kOptimizer},
     {.name = "warmup_fraction", .type = T::number, .default_value = "0.05",
      .doc = "fraction of the steps with linear warmup", .min = 0, .max = 1},
     {.name = "min_lr_fraction", .type = T::number, .default_value = "0.1",

@@ -21,6 +21,7 @@
 #include "ablate/device.h"
 #include "ablate/error.h"
 #include "ablate/model.h"
+#include "ablate/muon.h"
 
 namespace ablate {
 namespace {
@@ -113,16 +114,32 @@ Evaluation evaluate(Transformer& model, const std::vector<Batch>& batches) {
   return {loss_sum / count, correct / count};
 }
 
-// Weight decay on matrices only; norms, biases and other vectors are not decayed.
-std::vector<torch::optim::OptimizerParamGroup> parameter_groups(Transformer& model, double weight_decay) {
+// Muon takes the 2-D hidden matrices; the embedding (and LM head) stay with AdamW.
+bool is_hidden_matrix(const std::string& name, const torch::Tensor& p) {
+  return p.dim() == 2 && name != "embedding.weight" && name != "lm_head.weight";
+}
+
+// AdamW's share of the parameters, weight decay on matrices only (norms, biases and other
+// vectors are not decayed). With Muon, the hidden matrices are left out (Muon takes them).
+std::vector<torch::optim::OptimizerParamGroup> adamw_groups(Transformer& model, double weight_decay, bool with_muon) {
   std::vector<torch::Tensor> decay, no_decay;
-  for (const auto& p : model->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  for (const auto& item : model->named_parameters()) {
+    if (with_muon && is_hidden_matrix(item.key(), item.value())) continue;
+    (item.value().dim() >= 2 ? decay : no_decay).push_back(item.value());
+  }
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
                                  torch::optim::AdamWOptions().weight_decay(weight_decay)));
   groups.emplace_back(no_decay,
                       std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions().weight_decay(0.0)));
   return groups;
+}
+
+std::vector<torch::Tensor> muon_params(Transformer& model) {
+  std::vector<torch::Tensor> params;
+  for (const auto& item : model->named_parameters())
+    if (is_hidden_matrix(item.key(), item.value())) params.push_back(item.value());
+  return params;
 }
 
 nlohmann::json components_of(const ModelPlan& plan) {
@@ -185,7 +202,13 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   Transformer model(plan, registry);
   model->to(settings.device);
   model->train();
-  torch::optim::AdamW adamw(parameter_groups(model, optimizer.at("weight_decay").get<double>()),
+  const bool with_muon = optimizer.at("name").get<std::string>() == "muon";
+  const double muon_peak_lr = optimizer.at("muon_lr").get<double>();
+  std::unique_ptr<Muon> muon;
+  if (with_muon)
+    muon = std::make_unique<Muon>(muon_params(model), MuonOptions{.momentum = optimizer.at("momentum").get<double>(),
+                                                                  .ns_steps = optimizer.at("ns_steps").get<std::int64_t>()});
+  torch::optim::AdamW adamw(adamw_groups(model, optimizer.at("weight_decay").get<double>(), with_muon),
                             torch::optim::AdamWOptions(peak_lr)
                                 .betas({optimizer.at("beta1").get<double>(), optimizer.at("beta2").get<double>()})
                                 .eps(optimizer.at("eps").get<double>()));
@@ -256,7 +279,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
     const double lr = scheduled_lr(step, steps, warmup_steps, peak_lr, min_lr_fraction);
     for (auto& group : adamw.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
-    adamw.zero_grad();
+    model->zero_grad();
     double step_loss = 0.0;
     for (std::int64_t micro = 0; micro < grad_accum; ++micro) {
       const Batch batch = sampler.next(batch_size, settings.device);
@@ -269,6 +292,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
     }
     if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), grad_clip);
     adamw.step();
+    if (muon) muon->step(muon_peak_lr * lr / peak_lr);  // the same schedule, scaled to Muon's peak
     model->after_optimizer_step();
     synchronize(settings.device);
     train_seconds += seconds_since(step_start);

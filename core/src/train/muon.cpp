@@ -1,0 +1,49 @@
+// Muon (see muon.h).
+#include "ablate/muon.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
+namespace ablate {
+
+at::Tensor newton_schulz(const at::Tensor& g, std::int64_t steps) {
+  if (g.dim() != 2) throw std::invalid_argument("Newton-Schulz needs a matrix");
+  constexpr double a = 3.4445, b = -4.7750, c = 2.0315;
+  const bool transposed = g.size(0) > g.size(1);
+  at::Tensor x = (transposed ? g.t() : g).to(at::kBFloat16);
+  x = x / (x.norm() + 1e-7);
+  for (std::int64_t i = 0; i < steps; ++i) {
+    const at::Tensor A = at::matmul(x, x.t());
+    const at::Tensor B = b * A + c * at::matmul(A, A);
+    x = a * x + at::matmul(B, x);
+  }
+  return (transposed ? x.t() : x).to(g.scalar_type());
+}
+
+Muon::Muon(std::vector<at::Tensor> params, MuonOptions options) : params_(std::move(params)), options_(options) {
+  for (const auto& p : params_) {
+    if (p.dim() != 2) throw std::invalid_argument("Muon takes 2-D matrices only");
+    buffers_.push_back(at::zeros_like(p));
+  }
+}
+
+void Muon::step(double lr) {
+  torch::NoGradGuard no_grad;
+  const double mu = options_.momentum;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    at::Tensor& p = params_[i];
+    if (!p.grad().defined()) continue;
+    const at::Tensor g = p.grad();
+    buffers_[i].mul_(mu).add_(g, 1.0 - mu);
+    const at::Tensor nesterov = g * (1.0 - mu) + buffers_[i] * mu;
+    const double shape_scale =
+        std::sqrt(std::max(1.0, static_cast<double>(p.size(0)) / static_cast<double>(p.size(1))));
+    p.add_(newton_schulz(nesterov, options_.ns_steps), -lr * shape_scale);
+  }
+}
+
+}  // namespace ablate
