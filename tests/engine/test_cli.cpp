@@ -122,3 +122,28 @@ TEST_CASE("run trains a sweep to a report, and a second run trains nothing again
   CHECK(status.status == 0);
   CHECK_THAT(status.text, Catch::Contains("4 done"));
 }
+
+TEST_CASE("the seed experiments at full size have the seeds' parameter counts", "[cli][seeds]") {
+  struct Row {
+    std::string file, arm;
+    std::int64_t params;
+  };
+  // components.md's checksums (V = 49152, tied embedding)
+  const std::vector<Row> rows = {{"exp1_deepseek_attention.yaml", "baseline", 132151808},
+                                 {"exp5_moe_experts.yaml", "topk_silu", 25960192},
+                                 {"simplified_ablation.yaml", "baseline", 53493248}};
+  for (const auto& row : rows) {
+    CAPTURE(row.file);
+    const Output out = run_ablate("expand --json " + std::string(ABLATE_SOURCE_DIR) + "/sweeps/seeds/" + row.file);
+    INFO(out.text.substr(0, 2000));
+    REQUIRE(out.status == 0);
+    const auto runs = nlohmann::json::parse(out.text);
+    bool found = false;
+    for (const auto& run : runs) {
+      if (run["arm"] != row.arm) continue;
+      found = true;
+      CHECK(run["params_total"] == row.params);
+    }
+    CHECK(found);
+  }
+}
