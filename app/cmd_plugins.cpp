@@ -44,7 +44,7 @@ void run_plugins(bool json, const GlobalOptions& global) {
                              p["description"].get<std::string>(), p["file"].get<std::string>());
     for (const auto& o : p["options"]) {
       const std::string def = o["required"].get<bool>() ? "required" : "default " + o["default"].get<std::string>();
-      std::cout << fmt::format("    {:<14} {:<9} {:<16} {}{}\n", o["name"].get<std::string>(),
+      std::cout << fmt::format("    {:<18} {:<9} {:<16} {}{}\n", o["name"].get<std::string>(),
                                o["type"].get<std::string>(), def, o["doc"].get<std::string>(),
                                o.contains("choices") ? " [" + o["choices"].get<std::string>() + "]" : "");
     }

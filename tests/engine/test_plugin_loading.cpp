@@ -22,7 +22,7 @@ std::string load_error(PluginRegistry& registry, const std::string& dir) {
 TEST_CASE("the built-in plugins load with their kinds, names and option schemas", "[plugin]") {
   PluginRegistry registry;
   registry.load_directory(ABLATE_PLUGIN_DIR);
-  CHECK(registry.names(Kind::attention) == std::vector<std::string>{"mha"});
+  CHECK(registry.names(Kind::attention) == std::vector<std::string>{"mha", "mla"});
   CHECK(registry.names(Kind::mlp) == std::vector<std::string>{"gelu", "silu", "swiglu"});
   CHECK(registry.names(Kind::moe) == std::vector<std::string>{"topk"});
   CHECK(registry.names(Kind::norm) == std::vector<std::string>{"layernorm", "rmsnorm"});

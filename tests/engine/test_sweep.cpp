@@ -176,8 +176,8 @@ TEST_CASE("the resolved configuration has every default filled in", "[sweep]") {
   CHECK(t.at("steps") == 200);
   CHECK(t.at("batch_size") == 16);
   CHECK(t.at("grad_accum") == 1);
-  CHECK(t.at("optimizer") == json::parse(R"({"name": "adamw", "lr": 1e-3, "beta1": 0.9, "beta2": 0.999,
-      "eps": 1e-8, "weight_decay": 0.1})"));
+  CHECK(t.at("optimizer") == json::parse(R"({"name": "adamw", "lr": 1e-3, "muon_lr": 0.01, "momentum": 0.95,
+      "ns_steps": 5, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.1})"));
   CHECK(t.at("warmup_fraction") == 0.05);
   CHECK(t.at("min_lr_fraction") == 0.1);
   CHECK(t.at("grad_clip") == 1.0);
@@ -342,7 +342,7 @@ TEST_CASE("every kind of sweep error names its line and column and what was expe
           Row{"unknown nested key", "model:\n  d_model: 64\n  n_layer: 2\n", 3, 3,
               "unknown key 'n_layer' in 'model' (known keys: d_model, n_layers, vocab_size,"},
           Row{"unknown key two levels down", "train:\n  optimizer:\n    lr: 1e-3\n    betta1: 0.8\nmodel: {}\n", 4,
-              5, "unknown key 'betta1' in 'train.optimizer' (known keys: name, lr, beta1,"},
+              5, "unknown key 'betta1' in 'train.optimizer' (known keys: name, lr, muon_lr, momentum, ns_steps, beta1,"},
           Row{"wrong type", "model:\n  attention:\n    plugin: mha\n    n_heads: four\n", 4, 14,
               "'n_heads' must be an integer, got 'four'"},
           Row{"a quoted number is a string", "model:\n  n_layers: \"2\"\n", 2, 13,
@@ -355,7 +355,7 @@ TEST_CASE("every kind of sweep error names its line and column and what was expe
           Row{"string not among the choices", "model:\n  rope: {pairing: halves}\n", 2, 19,
               "'pairing' must be one of interleaved|half, got 'halves'"},
           Row{"unknown plugin", "model:\n  attention:\n    plugin: mla2\n", 3, 13,
-              "no attention plugin named 'mla2' (loaded: mha)"},
+              "no attention plugin named 'mla2' (loaded: mha, mla)"},
           Row{"unknown ffn plugin lists mlp and moe plugins", "model:\n  ffn: {plugin: geglu, d_ff: 4}\n", 2, 17,
               "no mlp or moe plugin named 'geglu' (loaded: gelu, silu, swiglu, topk)"},
           Row{"unknown plugin option", "model:\n  attention:\n    plugin: mha\n    n_head: 4\n", 4, 5,

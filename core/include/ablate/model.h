@@ -43,6 +43,8 @@ class TransformerImpl : public torch::nn::Module {
   void after_optimizer_step();
   /// Trainable parameters of the built module (compared with the plan's count).
   std::int64_t parameter_count() const;
+  /// The skeleton's own settings (RoPE included: two models that differ only there differ here).
+  void pretty_print(std::ostream& stream) const override;
 
   ModelPlan plan;
   torch::nn::Embedding embedding{nullptr};

@@ -84,6 +84,17 @@ void TransformerImpl::after_optimizer_step() {
   for (const auto& c : components_) c->after_optimizer_step();
 }
 
+void TransformerImpl::pretty_print(std::ostream& stream) const {
+  const auto& r = plan.rope;
+  stream << fmt::format(
+      "ablate::Transformer(vocab_size={}, d_model={}, n_layers={}, seq_len={}, dropout={}, embedding_scale={}, "
+      "tie_embeddings={}, first_dense_layers={}, rope=(base={}, pairing={}, scaling={}, factor={}, max_position={}, "
+      "original_max_position={}, beta_fast={}, beta_slow={}, mscale={}, mscale_all_dim={}))",
+      plan.vocab_size, plan.d_model, plan.n_layers, plan.seq_len, plan.dropout, plan.embedding_scale,
+      plan.tie_embeddings, plan.first_dense_layers, r.base, r.pairing, r.scaling, r.factor, r.max_position,
+      r.original_max_position, r.beta_fast, r.beta_slow, r.mscale, r.mscale_all_dim);
+}
+
 std::int64_t TransformerImpl::parameter_count() const {
   std::int64_t n = 0;
   for (const auto& p : parameters()) n += p.numel();
