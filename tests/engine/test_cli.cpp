@@ -77,7 +77,8 @@ TEST_CASE("plugins --json lists every built-in plugin with its options", "[cli]"
   const auto plugins = nlohmann::json::parse(out.text);
   std::set<std::string> names;
   for (const auto& p : plugins) names.insert(p["kind"].get<std::string>() + "/" + p["name"].get<std::string>());
-  CHECK(names == std::set<std::string>{"attention/mha", "attention/mla", "mlp/gelu", "mlp/silu", "mlp/swiglu", "moe/topk", "norm/layernorm", "norm/rmsnorm"});
+  CHECK(names == std::set<std::string>{"attention/mha", "attention/mla", "mlp/gelu", "mlp/silu", "mlp/swiglu",
+                                       "moe/deepseek_v3", "moe/glm4", "moe/topk", "norm/layernorm", "norm/rmsnorm"});
   for (const auto& p : plugins)
     for (const auto& o : p["options"]) CHECK_FALSE(o["doc"].get<std::string>().empty());
 }

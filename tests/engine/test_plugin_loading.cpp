@@ -24,7 +24,7 @@ TEST_CASE("the built-in plugins load with their kinds, names and option schemas"
   registry.load_directory(ABLATE_PLUGIN_DIR);
   CHECK(registry.names(Kind::attention) == std::vector<std::string>{"mha", "mla"});
   CHECK(registry.names(Kind::mlp) == std::vector<std::string>{"gelu", "silu", "swiglu"});
-  CHECK(registry.names(Kind::moe) == std::vector<std::string>{"topk"});
+  CHECK(registry.names(Kind::moe) == std::vector<std::string>{"deepseek_v3", "glm4", "topk"});
   CHECK(registry.names(Kind::norm) == std::vector<std::string>{"layernorm", "rmsnorm"});
   const auto& mha = registry.get(Kind::attention, "mha");
   REQUIRE(mha.option("n_heads") != nullptr);

@@ -357,7 +357,7 @@ TEST_CASE("every kind of sweep error names its line and column and what was expe
           Row{"unknown plugin", "model:\n  attention:\n    plugin: mla2\n", 3, 13,
               "no attention plugin named 'mla2' (loaded: mha, mla)"},
           Row{"unknown ffn plugin lists mlp and moe plugins", "model:\n  ffn: {plugin: geglu, d_ff: 4}\n", 2, 17,
-              "no mlp or moe plugin named 'geglu' (loaded: gelu, silu, swiglu, topk)"},
+              "no mlp or moe plugin named 'geglu' (loaded: gelu, silu, swiglu, deepseek_v3, glm4, topk)"},
           Row{"unknown plugin option", "model:\n  attention:\n    plugin: mha\n    n_head: 4\n", 4, 5,
               "unknown option 'n_head' of attention plugin 'mha' (known options: n_heads, n_kv_heads,"},
           Row{"unknown option of a nested component",
