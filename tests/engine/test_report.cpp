@@ -1,5 +1,6 @@
 // write_report (ablate/report.h) on synthetic sweep directories written by the tests: tables,
-// comparisons, red flags, results.csv and the gnuplot figures.
+// loss and accuracy comparisons, fair comparisons (time to target, equal tokens, equal time), MoE
+// expert load, provenance, red flags, results.csv and the gnuplot figures.
 // Limits: the run directories are hand-made (no training); expected statistics were computed with
 // scipy 1.17.1 and are pasted where they are checked.
 //
@@ -30,6 +31,9 @@ struct FakeRun {
   double accuracy = 0.3;
   std::string error;
   std::string model_tree;
+  double seconds_per_eval = -1.0;       // < 0: 2 + 0.1·seed
+  json extra_summary = json::object();  // merged into summary.json
+  std::vector<std::vector<double>> final_expert_load;  // per MoE layer; empty: no expert_load lines
 };
 
 fs::path fresh_dir(const std::string& name) {
@@ -65,11 +69,19 @@ void write_sweep(const fs::path& dir, const std::vector<FakeRun>& runs, int seq_
           json{{"data", {{"seq_len", seq_len}}}, {"model", {{"attention", {{"plugin", r.arm}}}}}, {"seed", r.seed}}.dump());
     // Loss falls from 8 to the final loss over 5 evaluations, 1000 tokens and ~2 s apart.
     std::string metrics;
+    // MoE runs: each expert's load moves linearly from 1/E to its final value.
+    const double spe = r.seconds_per_eval >= 0 ? r.seconds_per_eval : 2.0 + 0.1 * r.seed;
     for (int i = 0; i <= 4; ++i) {
       const double loss = r.final_loss + (8.0 - r.final_loss) * (4 - i) / 4.0;
-      metrics += json{{"step", i * 10}, {"tokens", i * 1000}, {"seconds", i * (2.0 + 0.1 * r.seed)},
-                      {"train_loss", loss + 0.05}, {"val_loss", loss}, {"val_accuracy", 0.1},
-                      {"val_perplexity", std::exp(loss)}, {"lr", 1e-3}}.dump() + "\n";
+      json line = {{"step", i * 10}, {"tokens", i * 1000}, {"seconds", i * spe},
+                   {"train_loss", loss + 0.05}, {"val_loss", loss}, {"val_accuracy", 0.1},
+                   {"val_perplexity", std::exp(loss)}, {"lr", 1e-3}};
+      for (const auto& layer : r.final_expert_load) {
+        std::vector<double> load;
+        for (double f : layer) load.push_back(1.0 / layer.size() + (f - 1.0 / layer.size()) * i / 4.0);
+        line["expert_load"].push_back(load);
+      }
+      metrics += line.dump() + "\n";
     }
     if (r.status == "failed") metrics = metrics.substr(0, metrics.find('\n') + 1);
     write(run_dir / "metrics.jsonl", metrics);
@@ -91,6 +103,7 @@ void write_sweep(const fs::path& dir, const std::vector<FakeRun>& runs, int seq_
                           {"train_seconds", 8.0 + 0.4 * r.seed}, {"tokens", 4000}, {"steps", 40},
                           {"tokens_per_second", 4000.0 / (8.0 + 0.4 * r.seed)}, {"peak_memory_bytes", 0}});
     }
+    summary.update(r.extra_summary);
     write(run_dir / "summary.json", summary.dump(2));
   }
   meta["arms"] = arms;
@@ -231,4 +244,88 @@ TEST_CASE("a directory without sweep.json is an error naming the path", "[report
     CHECK_THAT(e.what(), Catch::Contains((dir / "sweep.json").string()));
   }
   fs::remove_all(dir);
+}
+
+TEST_CASE("a faster-but-worse arm is compared at a target loss, equal tokens and equal time", "[report]") {
+  const fs::path dir = fresh_dir("fair");
+  // "big" (baseline): 2 s per evaluation, final losses 2.9 and 3.1. "small": 1 s per evaluation (twice as fast),
+  // final losses 3.3 and 3.5 (worse). Curves: loss_i = f + (8 − f)(4 − i)/4 at tokens 1000·i, i = 0..4.
+  const json version = {{"ablate_version", "0.3.0"}};
+  std::vector<FakeRun> runs = {{"a0", "big", 0, "done", 2.9, 0.40}, {"a1", "big", 1, "done", 3.1, 0.42},
+                               {"b0", "small", 0, "done", 3.3, 0.35}, {"b1", "small", 1, "done", 3.5, 0.36}};
+  for (auto& r : runs) {
+    r.seconds_per_eval = r.arm == "big" ? 2.0 : 1.0;
+    r.extra_summary = version;
+  }
+  write_sweep(dir, runs);
+  const std::string md = read(ablate::write_report(dir));
+  CAPTURE(md);
+
+  SECTION("the rule, the target and the common budgets are stated") {
+    const auto fair = md.find("## Fair comparisons");
+    REQUIRE(fair != std::string::npos);
+    CHECK(md.find("## Comparisons with the baseline") < fair);
+    CHECK(fair < md.find("## Plots"));
+    CHECK(contains(md, "faster-but-worse"));
+    CHECK(contains(md, "worst arm's mean final validation loss"));
+    // target = mean(3.3, 3.5) = 3.4; every run reached 4000 tokens; the shortest run trained 4 s (small: 4 × 1 s).
+    CHECK(contains(md, "Target loss **3.4000** nats/token (mean final validation loss of `small`). Equal tokens: "
+                       "**4,000**. Equal wall time: **4.00 s** of training."));
+  }
+  SECTION("time and tokens to target are interpolated; a seed that never reaches it is counted out") {
+    // big, f = 2.9: between i = 3 (4.175) and i = 4 (2.9): fraction (4.175 − 3.4)/1.275 = 0.607843 → 3607.84 tokens,
+    //   7.21569 s; f = 3.1: (4.325 − 3.4)/1.225 = 0.755102 → 3755.10 tokens, 7.51020 s. Means 3681.47, 7.36295.
+    // small, f = 3.3: (4.475 − 3.4)/1.175 = 0.914894 → 3914.89 tokens, 3.91489 s; f = 3.5 never reaches 3.4.
+    // Loss at 4000 tokens = final loss; at 4 s: big is at i = 2 (5.45, 5.55), small at its end (3.3, 3.5).
+    CHECK(contains(md, "| big (baseline) | 2 | 7.36 (2 of 2) | 3,681 (2 of 2) | 3.0000 ± 0.1414 (n = 2) | "
+                       "5.5000 ± 0.0707 (n = 2) |"));
+    CHECK(contains(md, "| small | 2 | 3.91 (1 of 2) | 3,915 (1 of 2) | 3.4000 ± 0.1414 (n = 2) | "
+                       "3.4000 ± 0.1414 (n = 2) |"));
+  }
+  SECTION("validation accuracy gets its own Welch comparison") {
+    // scipy.stats.ttest_ind([0.35, 0.36], [0.40, 0.42], equal_var=False)
+    //   → t = -4.919349550499548, p = 0.06928617334395278, df = 1.47058823529412; Δ = -0.055
+    REQUIRE(contains(md, "### Validation accuracy against the baseline"));
+    CHECK(contains(md, "| small | 2, 2 | -0.0550 |"));
+    CHECK(contains(md, "| -4.92 (1.5) | 0.0693 | 0.0693 |"));
+  }
+  SECTION("the provenance line comes first and says what is missing") {
+    const auto prov = md.find("**Provenance:** ablate 0.3.0 · devices: cpu · LibTorch not recorded");
+    REQUIRE(prov != std::string::npos);
+    CHECK(prov < md.find("## Red flags"));
+  }
+  SECTION("no MoE run: no expert-load section") {
+    CHECK_FALSE(contains(md, "## Mixture of experts"));
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("MoE arms get a per-expert load plot and a final max/min load ratio", "[report]") {
+  const fs::path dir = fresh_dir("moe");
+  std::vector<FakeRun> runs = {{"d0", "dense", 0, "done", 3.0}, {"d1", "dense", 1, "done", 3.1},
+                               {"m0", "moe", 0, "done", 2.9}, {"m1", "moe", 1, "done", 2.95}};
+  // seed 0: layer ratios 0.4/0.1 = 4 and 1 → 2.5; seed 1: 0.5/0.1 = 5 and 0.32/0.2 = 1.6 → 3.3.
+  // Over seeds: mean 2.9, sd 0.8/√2 = 0.5657; worst layer 5.
+  runs[2].final_expert_load = {{0.4, 0.3, 0.2, 0.1}, {0.25, 0.25, 0.25, 0.25}};
+  runs[3].final_expert_load = {{0.5, 0.2, 0.2, 0.1}, {0.32, 0.28, 0.2, 0.2}};
+  runs[0].extra_summary = {{"ablate_version", "0.3.0"}, {"torch_version", "2.5.1"}};
+  write_sweep(dir, runs);
+  const std::string md = read(ablate::write_report(dir));
+  CAPTURE(md);
+  REQUIRE(contains(md, "## Mixture of experts: expert load"));
+  CHECK(contains(md, "| moe | 2 | 2 | 4 | 2.90 ± 0.57 (n = 2) | worst layer 5.00 |"));
+  CHECK_FALSE(contains(md, "| dense | 2 | 2 |"));
+  CHECK(contains(md, "**Provenance:** ablate 0.3.0 · devices: cpu · LibTorch 2.5.1"));
+
+  const std::string png = read(dir / "report_expert_load_moe.png");
+  REQUIRE(png.size() > 1000);
+  CHECK(png.substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
+  const std::string svg = read(dir / "report_expert_load_moe.svg");
+  CHECK(contains(svg, "<svg"));
+  CHECK(contains(svg, "expert 3"));
+  CHECK(contains(svg, "1/E = 0.25"));
+  CHECK(contains(md, "](report_expert_load_moe.png)"));
+  CHECK_FALSE(fs::exists(dir / "report_expert_load_dense.png"));
+  // Kept for a look at the figure: ABLATE_KEEP_REPORT=1 leaves the directory in place.
+  if (!std::getenv("ABLATE_KEEP_REPORT")) fs::remove_all(dir);
 }

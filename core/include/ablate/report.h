@@ -7,21 +7,27 @@
 //   runs/<id>/config.yaml      the resolved configuration (config.json: the same as JSON)
 //   runs/<id>/metrics.jsonl    one JSON object per evaluation:
 //                              {"step", "tokens", "seconds", "train_loss", "val_loss", "val_accuracy",
-//                               "val_perplexity", "lr"}
+//                               "val_perplexity", "lr", "expert_load" (MoE only: [[fraction of
+//                               assignments per expert] per MoE layer])}
 //   runs/<id>/summary.json     {"id", "arm", "seed", "status" (done|failed|diverged|running),
 //                               "error" (when failed), "val_loss", "val_accuracy", "val_perplexity",
 //                               "train_loss", "params_total", "params_active", "flops_per_token",
 //                               "train_seconds", "tokens", "tokens_per_second", "peak_memory_bytes",
-//                               "steps", "device", "model_tree" (the built module, printed),
+//                               "steps", "device", "ablate_version", "torch_version" (both optional),
+//                               "model_tree" (the built module, printed),
 //                               "components": [{"part", "plugin", "options", "params_total",
 //                                               "params_active", "flops_per_token"}],
 //                               "data": {"corpus", "tokenizer", "split_rule", "vocab_size",
 //                                        "train_documents", "train_tokens", "val_documents",
 //                                        "val_tokens", "overlap_documents"}}
 //
-// The report has one row per run and one per arm (mean ± standard deviation over seeds), and a
-// plot of validation loss against training time (mean per arm, min–max band over seeds) drawn by
-// gnuplot: report_loss_vs_time.png embedded, report_loss_vs_time.svg beside it.
+// The report starts with a provenance line (ablate version, devices, LibTorch version, as the
+// summaries record them) and red flags; then one row per arm (mean ± standard deviation over seeds),
+// Welch comparisons with the baseline on validation loss and on validation accuracy, fair
+// comparisons (time and tokens to a target loss, loss at equal tokens and equal wall time), MoE
+// expert load, one row per run, the data and the audit. Plots are drawn by gnuplot, each as
+// report_<name>.png (embedded) and report_<name>.svg beside it: loss against time and tokens,
+// final loss, throughput, memory, and per-expert load of each MoE arm.
 #pragma once
 
 #include <filesystem>

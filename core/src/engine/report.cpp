@@ -1,9 +1,10 @@
 // write_report (report.h): reads a sweep directory, groups runs (arm × grid point) and compares
-// each arm with the baseline, then writes report.md (red flags first), results.csv and the plots.
-// Tables live in report_tables.cpp, figures in report_plots.cpp.
+// each arm with the baseline (validation loss, and validation accuracy as a second Holm family),
+// then writes report.md (provenance line and red flags first), results.csv and the plots.
+// Tables live in report_tables.cpp, fair comparisons in report_fair.cpp, figures in report_plots.cpp.
 //
-// Limits: reads only files; never trains. Statistics are on the final validation loss of runs with
-// status "done". Run directories that are not in sweep.json but have a summary.json are included
+// Limits: reads only files; never trains. Statistics are on the final validation metrics of runs
+// with status "done". Run directories that are not in sweep.json but have a summary.json are included
 // (merged sweeps). A plot that gnuplot cannot draw becomes a warning line; tables are always written.
 #include "ablate/report.h"
 
@@ -69,8 +70,18 @@ std::vector<EvalPoint> read_metrics(const fs::path& path, std::vector<std::strin
       const json j = json::parse(line);
       const auto& loss = j.at("val_loss");
       if (!loss.is_number() || !std::isfinite(loss.get<double>())) continue;
-      curve.push_back({j.value("step", std::int64_t{0}), j.value("tokens", 0.0), j.value("seconds", 0.0),
-                       loss.get<double>()});
+      EvalPoint point{j.value("step", std::int64_t{0}), j.value("tokens", 0.0), j.value("seconds", 0.0),
+                      loss.get<double>()};
+      // MoE: [[fraction per expert] per MoE layer]; a malformed value is ignored, not fatal.
+      if (auto el = j.find("expert_load"); el != j.end() && el->is_array()) {
+        for (const auto& layer : *el) {
+          if (!layer.is_array() || layer.empty()) { point.expert_load.clear(); break; }
+          std::vector<double> fractions;
+          for (const auto& f : layer) fractions.push_back(f.is_number() ? f.get<double>() : std::nan(""));
+          point.expert_load.push_back(std::move(fractions));
+        }
+      }
+      curve.push_back(std::move(point));
     } catch (const std::exception& e) {
       warnings.push_back(fmt::format("{}:{}: unreadable metrics line ({}); skipped", path.string(), line_no, e.what()));
     }
@@ -131,23 +142,26 @@ void build_groups(SweepRecord& sweep) {
   }
 }
 
-void compare(SweepRecord& sweep) {
+/// Every group with a baseline against it on summary.json's `key`; Holm across this family.
+std::vector<Comparison> compare(const SweepRecord& sweep, const std::string& key) {
+  std::vector<Comparison> out;
   for (const auto& g : sweep.groups) {
     if (!g.baseline) continue;
     Comparison c;
     c.arm = &g;
     c.baseline = g.baseline;
-    const auto x = g.values("val_loss"), y = g.baseline->values("val_loss");
+    const auto x = g.values(key), y = g.baseline->values(key);
     c.arm_summary = stats::summarize(x);
     c.base_summary = stats::summarize(y);
     c.welch = stats::welch_test(x, y);
     c.effect = stats::effect_size(x, y);
-    sweep.comparisons.push_back(std::move(c));
+    out.push_back(std::move(c));
   }
   std::vector<std::optional<double>> p;
-  for (const auto& c : sweep.comparisons) p.push_back(c.welch ? std::optional<double>(c.welch->p) : std::nullopt);
+  for (const auto& c : out) p.push_back(c.welch ? std::optional<double>(c.welch->p) : std::nullopt);
   const auto adjusted = stats::holm_adjust(p);
-  for (std::size_t i = 0; i < adjusted.size(); ++i) sweep.comparisons[i].holm_p = adjusted[i];
+  for (std::size_t i = 0; i < adjusted.size(); ++i) out[i].holm_p = adjusted[i];
+  return out;
 }
 
 }  // namespace
@@ -202,7 +216,8 @@ SweepRecord load_sweep_dir(const fs::path& sweep_dir) {
   }
   if (sweep.baseline.empty() && !sweep.arms.empty()) sweep.baseline = sweep.arms.front();
   build_groups(sweep);
-  compare(sweep);
+  sweep.comparisons = compare(sweep, "val_loss");
+  sweep.accuracy_comparisons = compare(sweep, "val_accuracy");
   return sweep;
 }
 
@@ -295,6 +310,24 @@ std::string today() {
   return buf;
 }
 
+/// Distinct string values of a summary.json key over all runs, or "not recorded".
+std::string distinct_values(const SweepRecord& sweep, const std::string& key) {
+  std::set<std::string> values;
+  for (const auto& run : sweep.runs)
+    if (run.summary.is_object() && run.summary.contains(key) && run.summary[key].is_string())
+      values.insert(run.summary[key].get<std::string>());
+  if (values.empty()) return "not recorded";
+  return fmt::format("{}", fmt::join(values.begin(), values.end(), ", "));
+}
+
+/// One line: what produced the runs (ablate version, devices, LibTorch), as the summaries record it.
+std::string provenance_line(const SweepRecord& sweep) {
+  return fmt::format("**Provenance:** ablate {} · devices: {} · LibTorch {} (from the runs' summary.json; "
+                     "several values mean the runs were made by different builds or machines).\n\n",
+                     md_escape(distinct_values(sweep, "ablate_version")), md_escape(distinct_values(sweep, "device")),
+                     md_escape(distinct_values(sweep, "torch_version")));
+}
+
 void write_text(const fs::path& path, const std::string& text) {
   const fs::path tmp = path.string() + ".tmp";
   {
@@ -321,20 +354,14 @@ std::filesystem::path write_report(const std::filesystem::path& sweep_dir) {
 
   std::size_t done = 0;
   for (const auto& run : sweep.runs) done += run.finished() ? 1 : 0;
-  std::set<std::string> devices;
-  for (const auto& run : sweep.runs)
-    if (run.summary.is_object() && run.summary.contains("device") && run.summary["device"].is_string())
-      devices.insert(run.summary["device"].get<std::string>());
 
   std::ostringstream md;
   md << fmt::format("# Ablation report: {}\n\n", sweep.name);
-  md << fmt::format("Sweep file `{}` · baseline arm **{}** · {} arm(s), {} run(s), {} finished · devices: {} · "
+  md << provenance_line(sweep);
+  md << fmt::format("Sweep file `{}` · baseline arm **{}** · {} arm(s), {} run(s), {} finished · "
                     "report written {}.\n\n",
                     sweep.file.empty() ? "(unknown)" : sweep.file, sweep.baseline, sweep.arms.size(),
-                    sweep.runs.size(), done,
-                    devices.empty() ? std::string("unknown")
-                                    : fmt::format("{}", fmt::join(devices.begin(), devices.end(), ", ")),
-                    today());
+                    sweep.runs.size(), done, today());
   md << "All statistics are over seeds, on the final validation loss (nats per token) of runs with status `done`.\n\n";
 
   md << "## Red flags\n\n";
@@ -347,6 +374,9 @@ std::filesystem::path write_report(const std::filesystem::path& sweep_dir) {
 
   md << arm_tables(sweep);
   md << comparison_table(sweep);
+  md << accuracy_comparison_table(sweep);
+  md << fair_section(sweep);
+  md << expert_load_table(sweep);
 
   md << "## Plots\n\n";
   for (const auto& f : figures) {

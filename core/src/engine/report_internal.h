@@ -1,6 +1,7 @@
 // Private to the report: the sweep directory as read from disk, grouped for statistics, and the
-// helpers the report's files share (report.cpp: loading, red flags, report.md; report_tables.cpp:
-// markdown tables and results.csv; report_plots.cpp: gnuplot figures).
+// helpers the report's files share (report.cpp: loading, red flags, provenance, report.md;
+// report_tables.cpp: markdown tables and results.csv; report_fair.cpp: time to a target loss and
+// loss at equal tokens / equal wall time; report_plots.cpp: gnuplot figures).
 //
 // A "group" is one arm at one grid point: statistics are over the seeds of a group, and an arm is
 // compared with the baseline arm at the same grid point. Only runs with status "done" enter
@@ -26,6 +27,8 @@ struct EvalPoint {
   double tokens = 0.0;
   double seconds = 0.0;
   double val_loss = 0.0;
+  /// MoE runs: per MoE layer, the fraction of routing assignments per expert (empty otherwise).
+  std::vector<std::vector<double>> expert_load;
 };
 
 struct RunRecord {
@@ -56,14 +59,14 @@ struct Group {
   stats::Summary summary(const std::string& key) const { const auto v = values(key); return stats::summarize(v); }
 };
 
-/// val loss of `group` against its baseline.
+/// One metric (summary.json key) of `arm` against its baseline.
 struct Comparison {
   const Group* arm = nullptr;
   const Group* baseline = nullptr;
   stats::Summary arm_summary, base_summary;
   stats::Maybe<stats::WelchTest> welch;
   stats::Maybe<stats::EffectSize> effect;
-  std::optional<double> holm_p;
+  std::optional<double> holm_p;  // Holm across the comparisons of the same metric
 };
 
 struct SweepRecord {
@@ -72,7 +75,8 @@ struct SweepRecord {
   std::vector<std::string> arms;
   std::vector<RunRecord> runs;
   std::vector<Group> groups;            // arm order, then grid-point order
-  std::vector<Comparison> comparisons;  // every non-baseline group with a baseline
+  std::vector<Comparison> comparisons;  // val_loss: every non-baseline group with a baseline
+  std::vector<Comparison> accuracy_comparisons;  // val_accuracy: the same groups, its own Holm family
   std::vector<std::string> warnings;    // unreadable files and the like
 };
 
@@ -91,7 +95,17 @@ std::string comparison_table(const SweepRecord& sweep);
 std::string run_table(const SweepRecord& sweep);
 std::string data_section(const SweepRecord& sweep);
 std::string audit_section(const SweepRecord& sweep);
+std::string accuracy_comparison_table(const SweepRecord& sweep);
+std::string expert_load_table(const SweepRecord& sweep);  // empty when no run recorded expert loads
 std::string results_csv(const SweepRecord& sweep);
+
+// ---- fair comparisons (report_fair.cpp) ----------------------------------------------------
+/// Linear interpolation of val loss on `curve` at x (tokens or seconds); nullopt outside the curve.
+std::optional<double> loss_at(const std::vector<EvalPoint>& curve, double x, bool by_tokens);
+/// The first x (tokens or seconds) at which `curve` reaches `target` (val loss ≤ target), linearly
+/// interpolated between the two evaluations around the crossing; nullopt when never reached.
+std::optional<double> first_reach(const std::vector<EvalPoint>& curve, double target, bool by_tokens);
+std::string fair_section(const SweepRecord& sweep);
 
 // ---- plots (report_plots.cpp) --------------------------------------------------------------
 /// One figure: `stem`.png and `stem`.svg in the sweep directory, or a warning.

@@ -5,12 +5,16 @@
 //   report_final_loss      final validation loss per arm: mean with 95% CI error bars, seeds as dots
 //   report_throughput      tokens/s per arm (bar = mean, error bar = min–max over seeds)
 //   report_memory          peak memory per arm (skipped when no run recorded any, e.g. CPU runs)
+//   report_expert_load_<arm>  MoE arms only: load of each expert of the first MoE layer of the
+//                          arm's first seed against training step, dashed line at 1/E
 // Limits: only finished runs are drawn. Curves are averaged by evaluation index (seeds of one arm
 // evaluate at the same steps); wall time at an index is the mean over seeds. A figure gnuplot
 // fails to draw is reported as a warning and never stops the report.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <csignal>
+#include <optional>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -198,6 +202,55 @@ Spec bars(const SweepRecord& sweep, const std::string& key, double scale, const 
   return spec;
 }
 
+/// MoE: load of each expert of the first MoE layer of the group's first finished seed that recorded
+/// expert loads, against training step; a dashed line at the balanced load 1/E. nullopt without loads.
+std::optional<Spec> expert_load(const SweepRecord& sweep, const Group& g) {
+  const RunRecord* run = nullptr;
+  for (const auto* r : g.done)
+    if (std::any_of(r->curve.begin(), r->curve.end(), [](const EvalPoint& p) { return !p.expert_load.empty(); })) {
+      run = r;
+      break;
+    }
+  if (!run) return std::nullopt;
+  std::size_t experts = 0;
+  for (const auto& p : run->curve)
+    if (!p.expert_load.empty()) experts = std::max(experts, p.expert_load.front().size());
+  if (experts == 0) return std::nullopt;
+  std::string stem = "report_expert_load_";
+  for (char c : g.label) stem += std::isalnum(static_cast<unsigned char>(c)) || c == '-' ? c : '_';
+  Spec spec;
+  spec.stem = stem;
+  spec.title = fmt::format("{}: expert load of {} (first MoE layer, seed {}, run {})", sweep.name, g.label, run->seed,
+                           run->id);
+  double first = INFINITY, last = -INFINITY, top = 0.0;
+  for (std::size_t e = 0; e < experts; ++e) {
+    std::vector<Row4> rows;
+    for (const auto& p : run->curve) {
+      if (p.expert_load.empty() || e >= p.expert_load.front().size()) continue;
+      const double load = p.expert_load.front()[e];
+      if (!std::isfinite(load)) continue;
+      const double step = static_cast<double>(p.step);
+      rows.push_back({step, load, 0.0, 0.0});
+      first = std::min(first, step);
+      last = std::max(last, step);
+      top = std::max(top, load);
+    }
+    spec.series.push_back({fmt::format("'-' using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb {} title {}",
+                                       quoted(kColors[e % kColors.size()]), quoted(fmt::format("expert {}", e))),
+                           rows});
+  }
+  const double uniform = 1.0 / static_cast<double>(experts);
+  if (std::isfinite(first))
+    spec.series.push_back({fmt::format("'-' using 1:2 with lines dt 2 lw 2 lc rgb '#000000' title {}",
+                                       quoted(fmt::format("balanced, 1/E = {:.3g}", uniform))),
+                           {{first, uniform, 0.0, 0.0}, {last, uniform, 0.0, 0.0}}});
+  spec.settings = fmt::format(
+      "set xlabel 'training step'\nset ylabel 'fraction of routing assignments'\nset yrange [0:{:.3f}]\nset grid\n"
+      "set key outside right top box opaque\n",
+      std::max(top, uniform) * 1.1);
+  return spec;
+}
+
 }  // namespace
 
 std::vector<Figure> draw_plots(const SweepRecord& sweep) {
@@ -209,6 +262,8 @@ std::vector<Figure> draw_plots(const SweepRecord& sweep) {
                        "throughput (tokens/s)"));
   specs.push_back(bars(sweep, "peak_memory_bytes", 1024.0 * 1024.0, "report_memory", "peak memory",
                        "peak memory (MiB)"));
+  for (const auto& g : sweep.groups)
+    if (auto spec = expert_load(sweep, g)) specs.push_back(std::move(*spec));
   std::vector<Figure> figures;
   for (const auto& spec : specs) {
     Figure f{spec.stem, spec.title};

@@ -1,4 +1,5 @@
-// The report's tables as markdown (per arm, comparisons, per run, data, audit) and results.csv.
+// The report's tables as markdown (per arm, loss and accuracy comparisons, MoE expert load, per run,
+// data, audit) and results.csv.
 // Limits: formatting only; every number comes from SweepRecord (report.cpp), statistics from
 // stats.h. Units are in the column headers: M = 10⁶, MiB = 2²⁰ bytes, s = seconds of training
 // (evaluation excluded, as the trainer measures it).
@@ -198,6 +199,92 @@ std::string comparison_table(const SweepRecord& sweep) {
                       c.base_summary.n, delta, md_escape(delta_ci), md_escape(t), p, holm, md_escape(d), md_escape(g));
   }
   md << "\n";
+  return md.str();
+}
+
+// -------------------------------------------------------------------------------------------
+// validation accuracy against the baseline (a second family for Holm)
+
+std::string accuracy_comparison_table(const SweepRecord& sweep) {
+  if (sweep.accuracy_comparisons.empty()) return {};
+  std::ostringstream md;
+  md << "### Validation accuracy against the baseline\n\n";
+  md << fmt::format(
+      "The same test on the final validation accuracy (fraction of next tokens predicted exactly). "
+      "Δ = mean(arm) − mean(baseline); **positive Δ means the arm predicts more tokens correctly**. Holm p corrects "
+      "across the {} accuracy comparison(s), a family separate from the loss comparisons above. Perplexity is "
+      "exp(loss), so its comparison is the loss comparison.\n\n",
+      sweep.accuracy_comparisons.size());
+  md << "| Arm | n (arm, baseline) | Δ val accuracy | 95% CI of Δ | Welch t (df) | p | Holm p | Hedges' g [95% CI] |\n";
+  md << "|---|---:|---:|---|---:|---:|---:|---|\n";
+  for (const auto& c : sweep.accuracy_comparisons) {
+    std::string delta = "—", delta_ci = "—", t = "—", p = "—", holm = "—", g = "—";
+    if (c.arm_summary.n > 0 && c.base_summary.n > 0) delta = signed_num(c.arm_summary.mean - c.base_summary.mean, 4);
+    if (c.welch) {
+      delta_ci = fmt::format("[{}, {}]", signed_num(c.welch->difference_ci.lo, 4), signed_num(c.welch->difference_ci.hi, 4));
+      t = fmt::format("{:.2f} ({:.1f})", c.welch->t, c.welch->df);
+      p = fmt_p(c.welch->p);
+      if (c.holm_p) holm = fmt_p(*c.holm_p);
+    } else {
+      delta_ci = t = "not defined: " + c.welch.reason;
+    }
+    if (c.effect)
+      g = fmt::format("{:.2f} [{:.2f}, {:.2f}]", c.effect->hedges_g, c.effect->g_ci.lo, c.effect->g_ci.hi);
+    else
+      g = "not defined: " + c.effect.reason;
+    md << fmt::format("| {} | {}, {} | {} | {} | {} | {} | {} | {} |\n", md_escape(c.arm->label), c.arm_summary.n,
+                      c.base_summary.n, delta, md_escape(delta_ci), md_escape(t), p, holm, md_escape(g));
+  }
+  md << "\n";
+  return md.str();
+}
+
+// -------------------------------------------------------------------------------------------
+// mixture of experts: routing balance at the end of training
+
+std::string expert_load_table(const SweepRecord& sweep) {
+  std::ostringstream rows;
+  for (const auto& g : sweep.groups) {
+    std::vector<double> ratios;  // per finished run: mean over MoE layers of max/min load
+    std::size_t layers = 0, experts = 0, starved = 0;
+    double worst = 0.0;
+    for (const auto* run : g.done) {
+      // The last evaluation that recorded expert loads.
+      auto it = std::find_if(run->curve.rbegin(), run->curve.rend(), [](const EvalPoint& p) { return !p.expert_load.empty(); });
+      if (it == run->curve.rend()) continue;
+      double sum = 0.0;
+      bool finite = true;
+      for (const auto& layer : it->expert_load) {
+        const auto [lo, hi] = std::minmax_element(layer.begin(), layer.end());
+        if (!(*lo > 0.0)) { finite = false; continue; }
+        sum += *hi / *lo;
+        worst = std::max(worst, *hi / *lo);
+        experts = std::max(experts, layer.size());
+      }
+      layers = std::max(layers, it->expert_load.size());
+      if (!finite) { ++starved; continue; }
+      ratios.push_back(sum / static_cast<double>(it->expert_load.size()));
+    }
+    if (ratios.empty() && starved == 0) continue;
+    const auto s = stats::summarize(ratios);
+    rows << fmt::format("| {} | {} | {} | {} | {} | {} |\n", md_escape(g.label), ratios.size() + starved, layers,
+                        experts == 0 ? std::string("—") : std::to_string(experts),
+                        s.n == 0 ? std::string("—") : mean_sd(s, 2) + fmt::format(" (n = {})", s.n),
+                        starved > 0 ? fmt::format("{} run(s) with an expert that received no tokens (ratio ∞)", starved)
+                                    : fmt::format("worst layer {:.2f}", worst));
+  }
+  const std::string body = rows.str();
+  if (body.empty()) return {};
+  std::ostringstream md;
+  md << "## Mixture of experts: expert load\n\n";
+  md << "Load = fraction of routing assignments each expert received at an evaluation (from `expert_load` in "
+        "metrics.jsonl). The ratio is max/min load over the experts of one MoE layer at the last evaluation, "
+        "averaged over the MoE layers of a run, then mean ± sd over seeds: 1 is perfectly balanced; a large ratio "
+        "means some experts are starved (the model uses fewer experts than it has). The per-expert curves are in "
+        "the plots.\n\n";
+  md << "| Arm | Runs | MoE layers | Experts per layer | Final max/min load ratio | Note |\n";
+  md << "|---|---:|---:|---:|---:|---|\n";
+  md << body << "\n";
   return md.str();
 }
 

@@ -16,6 +16,7 @@
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/utils.h>
+#include <torch/version.h>
 
 #include "ablate/atomic_file.h"
 #include "ablate/device.h"
@@ -231,6 +232,8 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
                             {"grid_point", run.grid_point},
                             {"status", "running"},
                             {"device", device_description(settings.device)},
+                            {"ablate_version", ABLATE_VERSION},
+                            {"torch_version", TORCH_VERSION},
                             {"params_total", plan.total.params_total},
                             {"params_active", plan.total.params_active},
                             {"flops_per_token", plan.total.flops_per_token},
