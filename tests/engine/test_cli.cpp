@@ -148,3 +148,20 @@ TEST_CASE("the seed experiments at full size have the seeds' parameter counts", 
     CHECK(found);
   }
 }
+
+TEST_CASE("run refuses to train with an attention plugin that sees the future", "[cli]") {
+  const auto sweep = write_temp("leaky.yaml", R"(
+name: leaky
+data: {tokenizer: {kind: byte}, seq_len: 16}
+model: {d_model: 16, n_layers: 1, attention: {plugin: fixture_leaky_mean}, ffn: {plugin: swiglu, d_ff: 32}}
+train: {steps: 2, batch_size: 2}
+)");
+  const auto out_dir = std::filesystem::temp_directory_path() / "ablate_test_cli_leaky";
+  const Output out = run_ablate("--plugin-dir " + std::string(ABLATE_TEST_PLUGIN_DIR) + "/leaky run " + sweep.string() +
+                                " --out " + out_dir.string());
+  INFO(out.text);
+  CHECK(out.status == 2);
+  CHECK_THAT(out.text, Catch::Contains("attention plugin 'fixture_leaky_mean' fails the causality check"));
+  CHECK_THAT(out.text, Catch::Contains(sweep.string() + ":4:"));
+  CHECK_FALSE(std::filesystem::exists(out_dir / "leaky" / "runs" / "report.md"));
+}

@@ -24,18 +24,19 @@ const PluginRegistry& registry() {
   return *r;
 }
 
-sdk::ModelContext context(std::int64_t d_model, std::int64_t seq_len = 16) {
+sdk::ModelContext context_in(const PluginRegistry& reg, std::int64_t d_model, std::int64_t seq_len = 16) {
   sdk::ModelContext ctx;
   ctx.d_model = d_model;
   ctx.n_layers = 1;
   ctx.seq_len = seq_len;
-  return registry().bind(ctx);
+  return reg.bind(ctx);
 }
+sdk::ModelContext context(std::int64_t d_model, std::int64_t seq_len = 16) { return context_in(registry(), d_model, seq_len); }
 
 // A spec with every option at its schema default, then `overrides`.
-ComponentSpec spec(Kind kind, const std::string& plugin, const sdk::Options& overrides = {}) {
+ComponentSpec spec_in(const PluginRegistry& reg, Kind kind, const std::string& plugin, const sdk::Options& overrides = {}) {
   ComponentSpec s{kind, plugin, {}};
-  for (const auto& o : registry().get(kind, plugin).options()) {
+  for (const auto& o : reg.get(kind, plugin).options()) {
     if (!o.default_value) continue;
     const std::string text = o.default_value;
     switch (o.type) {
@@ -50,6 +51,10 @@ ComponentSpec spec(Kind kind, const std::string& plugin, const sdk::Options& ove
   return s;
 }
 
+ComponentSpec spec(Kind kind, const std::string& plugin, const sdk::Options& overrides = {}) {
+  return spec_in(registry(), kind, plugin, overrides);
+}
+
 std::int64_t count_parameters(const torch::nn::Module& m) {
   std::int64_t n = 0;
   for (const auto& p : m.parameters()) n += p.numel();
@@ -60,10 +65,17 @@ at::Tensor param(const torch::nn::Module& m, const std::string& name) { return m
 
 }  // namespace
 
-TEST_CASE("every loaded attention plugin is causal in training and evaluation mode", "[component][causal]") {
-  for (const auto& plugin : registry().names(Kind::attention)) {
+TEST_CASE("every loaded attention plugin, built-in or dropped in, is causal in training and evaluation mode",
+          "[component][causal]") {
+  PluginRegistry with_outside;
+  with_outside.load_directory(ABLATE_PLUGIN_DIR);
+  with_outside.load_directory(std::string(ABLATE_TEST_PLUGIN_DIR) + "/good");  // an attention built outside
+  REQUIRE(with_outside.find(Kind::attention, "fixture_running_mean") != nullptr);
+  for (const auto& plugin : with_outside.names(Kind::attention)) {
     CAPTURE(plugin);
-    auto attention = registry().create(spec(Kind::attention, plugin, {{{"n_heads", std::int64_t{4}}}}), context(32));
+    sdk::Options options;
+    if (with_outside.get(Kind::attention, plugin).option("n_heads")) options.values["n_heads"] = std::int64_t{4};
+    auto attention = with_outside.create(spec_in(with_outside, Kind::attention, plugin, options), context_in(with_outside, 32));
     for (const bool training : {true, false}) {
       CAPTURE(training);
       attention->train(training);
