@@ -63,6 +63,9 @@ std::string run_id(const nlohmann::json& config);
 sdk::ComponentSpec component_spec(sdk::Kind kind, const nlohmann::json& component,
                                   const PluginRegistry& registry);
 
+/// The `model.rope` section of a resolved configuration as the SDK's RopeConfig.
+sdk::RopeConfig rope_config(const nlohmann::json& rope);
+
 /// The resolved configuration as YAML text (for config.yaml in a run directory).
 std::string config_to_yaml(const nlohmann::json& config);
 

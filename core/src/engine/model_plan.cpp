@@ -10,21 +10,6 @@
 namespace ablate {
 namespace {
 
-sdk::RopeConfig rope_of(const nlohmann::json& j) {
-  sdk::RopeConfig rope;
-  rope.base = j.at("base").get<double>();
-  rope.pairing = j.at("pairing").get<std::string>();
-  rope.scaling = j.at("scaling").get<std::string>();
-  rope.factor = j.at("factor").get<double>();
-  rope.max_position = j.at("max_position").get<std::int64_t>();
-  rope.original_max_position = j.at("original_max_position").get<std::int64_t>();
-  rope.beta_fast = j.at("beta_fast").get<double>();
-  rope.beta_slow = j.at("beta_slow").get<double>();
-  rope.mscale = j.at("mscale").get<double>();
-  rope.mscale_all_dim = j.at("mscale_all_dim").get<double>();
-  return rope;
-}
-
 // The feed-forward slot takes an MLP or an MoE plugin: the name says which.
 sdk::Kind ffn_kind(const nlohmann::json& component, const PluginRegistry& registry) {
   const std::string name = component.at("plugin").get<std::string>();
@@ -69,7 +54,7 @@ ModelPlan plan_model(const nlohmann::json& run_config, std::int64_t tokenizer_vo
   plan.dropout = m.at("dropout").get<double>();
   plan.embedding_scale = m.at("embedding_scale").get<bool>();
   plan.tie_embeddings = m.at("tie_embeddings").get<bool>();
-  plan.rope = rope_of(m.at("rope"));
+  plan.rope = rope_config(m.at("rope"));
   plan.attention = component_spec(sdk::Kind::attention, m.at("attention"), registry);
   plan.ffn = component_spec(ffn_kind(m.at("ffn"), registry), m.at("ffn"), registry);
   plan.norm = component_spec(sdk::Kind::norm, m.at("norm"), registry);

@@ -551,20 +551,6 @@ std::vector<std::vector<std::size_t>> grid_points(const std::vector<GridAxis>& a
   return points;
 }
 
-sdk::RopeConfig rope_of(const json& j) {
-  sdk::RopeConfig rope;
-  rope.base = j.at("base").get<double>();
-  rope.pairing = j.at("pairing").get<std::string>();
-  rope.scaling = j.at("scaling").get<std::string>();
-  rope.factor = j.at("factor").get<double>();
-  rope.max_position = j.at("max_position").get<std::int64_t>();
-  rope.original_max_position = j.at("original_max_position").get<std::int64_t>();
-  rope.beta_fast = j.at("beta_fast").get<double>();
-  rope.beta_slow = j.at("beta_slow").get<double>();
-  rope.mscale = j.at("mscale").get<double>();
-  rope.mscale_all_dim = j.at("mscale_all_dim").get<double>();
-  return rope;
-}
 
 /// Checks across keys that the table cannot express, then every component's own cost function.
 void check_model(const json& config, const RunSpec& where, const PluginRegistry& registry, const std::string& context) {
@@ -589,7 +575,7 @@ void check_model(const json& config, const RunSpec& where, const PluginRegistry&
   ctx.layer_index = 0;
   ctx.seq_len = config.at("data").at("seq_len").get<std::int64_t>();
   ctx.dropout = model.at("dropout").get<double>();
-  ctx.rope = rope_of(model.at("rope"));
+  ctx.rope = rope_config(model.at("rope"));
   ctx = registry.bind(ctx);
   const std::pair<const char*, sdk::Kind> slots[] = {
       {"attention", sdk::Kind::attention}, {"ffn", ffn_kind}, {"dense_ffn", sdk::Kind::mlp}, {"norm", sdk::Kind::norm}};
@@ -844,6 +830,21 @@ std::string config_to_yaml(const nlohmann::json& config) {
   YAML::Emitter out;
   emit(out, config);
   return std::string(out.c_str()) + "\n";
+}
+
+sdk::RopeConfig rope_config(const json& j) {
+  sdk::RopeConfig rope;
+  rope.base = j.at("base").get<double>();
+  rope.pairing = j.at("pairing").get<std::string>();
+  rope.scaling = j.at("scaling").get<std::string>();
+  rope.factor = j.at("factor").get<double>();
+  rope.max_position = j.at("max_position").get<std::int64_t>();
+  rope.original_max_position = j.at("original_max_position").get<std::int64_t>();
+  rope.beta_fast = j.at("beta_fast").get<double>();
+  rope.beta_slow = j.at("beta_slow").get<double>();
+  rope.mscale = j.at("mscale").get<double>();
+  rope.mscale_all_dim = j.at("mscale_all_dim").get<double>();
+  return rope;
 }
 
 }  // namespace ablate
