@@ -1,6 +1,8 @@
 // Running a sweep (see sweep_runner.h).
 #include "ablate/sweep_runner.h"
 
+#include <chrono>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -11,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ablate/atomic_file.h"
+#include "ablate/build_info.h"
 #include "ablate/causality.h"
 #include "ablate/data.h"
 #include "ablate/device.h"
@@ -34,7 +37,19 @@ std::string status_of(const std::filesystem::path& run_dir) {
   }
 }
 
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// sweep.json lists the runs; sweep.yaml is the sweep file as given (provenance for the report).
 void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
+  std::ifstream source(sweep.file, std::ios::binary);
+  if (source) write_file_atomic(dir / "sweep.yaml", std::string(std::istreambuf_iterator<char>(source), {}));
   nlohmann::json runs = nlohmann::json::array();
   for (const auto& run : sweep.runs)
     runs.push_back({{"id", run.id}, {"arm", run.arm}, {"seed", run.seed}, {"grid_point", run.grid_point}});
@@ -43,6 +58,9 @@ void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
                             {"baseline", sweep.baseline},
                             {"arms", sweep.arms},
                             {"seeds", sweep.seeds},
+                            {"started", utc_now()},
+                            {"ablate_version", ablate_version()},
+                            {"ablate_git_commit", ablate_git_commit()},
                             {"runs", runs}};
   write_file_atomic(dir / "sweep.json", j.dump(2));
 }

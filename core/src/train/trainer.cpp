@@ -19,6 +19,7 @@
 #include <torch/version.h>
 
 #include "ablate/atomic_file.h"
+#include "ablate/build_info.h"
 #include "ablate/device.h"
 #include "ablate/error.h"
 #include "ablate/model.h"
@@ -232,7 +233,8 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
                             {"grid_point", run.grid_point},
                             {"status", "running"},
                             {"device", device_description(settings.device)},
-                            {"ablate_version", ABLATE_VERSION},
+                            {"ablate_version", ablate_version()},
+                            {"ablate_git_commit", ablate_git_commit()},
                             {"torch_version", TORCH_VERSION},
                             {"params_total", plan.total.params_total},
                             {"params_active", plan.total.params_active},
@@ -246,14 +248,17 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   // the training loop
   reset_peak_memory(settings.device);
   const std::int64_t tokens_per_step = batch_size * grad_accum * T;
-  double train_seconds = 0.0;  // training only; evaluation time is not counted
+  double train_seconds = 0.0;  // training only; evaluation time is kept apart, in eval_seconds
+  double eval_seconds = 0.0;
   double recent_loss_sum = 0.0;
   std::int64_t recent_loss_count = 0;
   double last_train_loss = std::nan("");
   Evaluation last_eval{};
 
   const auto record = [&](std::int64_t step, double lr) {
-    last_eval = evaluate(model, val_batches);
+    const auto eval_start = Clock::now();
+    last_eval = evaluate(model, val_batches);  // .item() synchronises the device
+    eval_seconds += seconds_since(eval_start);
     const double train_loss = recent_loss_count > 0 ? recent_loss_sum / static_cast<double>(recent_loss_count)
                                                     : std::nan("");
     nlohmann::json line = {{"step", step},
@@ -331,6 +336,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   summary["steps"] = step;
   summary["tokens"] = tokens;
   summary["train_seconds"] = train_seconds;
+  summary["eval_seconds"] = eval_seconds;
   summary["tokens_per_second"] = static_cast<double>(tokens) / std::max(1e-9, train_seconds);
   summary["peak_memory_bytes"] = peak_memory_bytes(settings.device);
   summary["train_loss"] = std::isfinite(last_train_loss) ? nlohmann::json(last_train_loss) : nlohmann::json(nullptr);
