@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -164,4 +165,52 @@ train: {steps: 2, batch_size: 2}
   CHECK_THAT(out.text, Catch::Contains("attention plugin 'fixture_leaky_mean' fails the causality check"));
   CHECK_THAT(out.text, Catch::Contains(sweep.string() + ":4:"));
   CHECK_FALSE(std::filesystem::exists(out_dir / "leaky" / "runs" / "report.md"));
+}
+
+TEST_CASE("report rebuilds report.md, results.csv and results.json from the run directories alone", "[cli][slow]") {
+  const auto out = std::filesystem::temp_directory_path() / "ablate_test_cli_report";
+  std::filesystem::remove_all(out);
+  const std::string sweep = std::string(ABLATE_SOURCE_DIR) + "/sweeps/debug.yaml";
+  const Output trained =
+      run_ablate("run " + sweep + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string());
+  INFO(trained.text);
+  REQUIRE(trained.status == 0);
+  const auto dir = out / "debug";
+  for (const char* file : {"report.md", "results.csv", "results.json"}) std::filesystem::remove(dir / file);
+
+  const Output report = run_ablate("report " + dir.string());
+  INFO(report.text);
+  REQUIRE(report.status == 0);
+  CHECK(std::filesystem::exists(dir / "report.md"));
+  CHECK(std::filesystem::exists(dir / "results.csv"));
+  CHECK(std::filesystem::exists(dir / "sweep.yaml"));  // the sweep file as given, copied by run
+
+  // results.json's per-arm mean of val_loss is the mean of the runs' summary.json values.
+  std::ifstream in(dir / "results.json");
+  const auto results = nlohmann::json::parse(in);
+  std::map<std::string, std::vector<double>> losses;  // arm → final val losses
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "runs")) {
+    std::ifstream s(entry.path() / "summary.json");
+    const auto summary = nlohmann::json::parse(s);
+    REQUIRE(summary.at("status") == "done");
+    CHECK(summary.at("eval_seconds").get<double>() > 0);
+    CHECK(summary.at("ablate_git_commit").get<std::string>().size() >= 7);
+    losses[summary.at("arm").get<std::string>()].push_back(summary.at("val_loss").get<double>());
+  }
+  REQUIRE(results.at("groups").size() == 2);
+  for (const auto& group : results.at("groups")) {
+    const auto& values = losses.at(group.at("arm").get<std::string>());
+    REQUIRE(values.size() == 2);
+    CHECK(group.at("metrics").at("val_loss").at("n") == 2);
+    CHECK(group.at("metrics").at("val_loss").at("mean").get<double>() ==
+          Approx((values[0] + values[1]) / 2).epsilon(1e-12));
+  }
+  REQUIRE(results.at("val_loss_comparisons").size() == 1);
+  const auto& comparison = results.at("val_loss_comparisons")[0];
+  CHECK(comparison.at("arm") == "moe");
+  CHECK(comparison.at("welch").at("difference").get<double>() ==
+        Approx((losses["moe"][0] + losses["moe"][1] - losses["dense"][0] - losses["dense"][1]) / 2).margin(1e-12));
+  CHECK(results.at("fair_comparisons").size() == 1);
+  CHECK(results.at("provenance").at("sweep_started").get<std::string>().size() == 20);  // 2026-11-23T10:00:00Z
+  CHECK(results.at("runs").size() == 4);
 }

@@ -151,7 +151,7 @@ TEST_CASE("a sweep of two arms and three seeds gives tables, a comparison and re
     CHECK(contains(md, "| mha (baseline) | 3 / 3 | 3.0600 ± 0.0458 | [2.9462, 3.1738] |"));
     // gqa: [3.21, 3.18] (the failed seed is excluded): mean 3.195, sd 0.0212
     CHECK(contains(md, "| gqa | 2 / 3 | 3.1950 ± 0.0212 |"));
-    CHECK(contains(md, "| mha | 1.50 | 1.50 | 3.00 | 8.4 | 4,000 | 477 | n/a |"));
+    CHECK(contains(md, "| mha | 1.50 | 1.50 | 3.00 | 8.4 | n/a | 4,000 | 477 | n/a |"));  // no eval_seconds recorded
   }
   SECTION("the comparison has Welch's t, df and p as scipy computes them") {
     // scipy.stats.ttest_ind([3.21, 3.18], [3.05, 3.11, 3.02], equal_var=False)
@@ -290,12 +290,30 @@ TEST_CASE("a faster-but-worse arm is compared at a target loss, equal tokens and
     CHECK(contains(md, "| -4.92 (1.5) | 0.0693 | 0.0693 |"));
   }
   SECTION("the provenance line comes first and says what is missing") {
-    const auto prov = md.find("**Provenance:** ablate 0.3.0 · devices: cpu · LibTorch not recorded");
+    const auto prov = md.find("**Provenance:** ablate 0.3.0 (git commit not recorded) · devices: cpu · LibTorch not recorded");
     REQUIRE(prov != std::string::npos);
     CHECK(prov < md.find("## Red flags"));
   }
   SECTION("no MoE run: no expert-load section") {
     CHECK_FALSE(contains(md, "## Mixture of experts"));
+  }
+  SECTION("report.target_loss replaces the worst arm's loss as the target, in report.md and results.json") {
+    json meta = json::parse(read(dir / "sweep.json"));
+    meta["report"] = {{"target_loss", 3.2}};
+    write(dir / "sweep.json", meta.dump());
+    const std::string md2 = read(ablate::write_report(dir));
+    CHECK(contains(md2, "Target loss **3.2000** nats/token (report.target_loss)."));
+    // big, f = 2.9: (4.175 − 3.2)/1.275 = 0.764706 → 3764.71 tokens; f = 3.1: (4.325 − 3.2)/1.225 = 0.918367 →
+    // 3918.37 tokens; mean 3841.54. small (final 3.3 and 3.5) never reaches 3.2.
+    CHECK(contains(md2, "| big (baseline) | 2 | 7.68 (2 of 2) | 3,842 (2 of 2) |"));
+    CHECK(contains(md2, "| small | 2 | not reached (0 of 2) | not reached (0 of 2) |"));
+    const json results = json::parse(read(dir / "results.json"));
+    REQUIRE(results.at("fair_comparisons").size() == 1);
+    const auto& fair = results["fair_comparisons"][0];
+    CHECK(fair.at("target_loss").get<double>() == Approx(3.2));
+    CHECK(fair.at("target_from") == "report.target_loss");
+    CHECK(fair.at("arms")[0].at("tokens_to_target").at("mean").get<double>() == Approx(3841.54).epsilon(1e-5));
+    CHECK(fair.at("arms")[1].at("tokens_to_target").is_null());
   }
   fs::remove_all(dir);
 }
@@ -315,7 +333,7 @@ TEST_CASE("MoE arms get a per-expert load plot and a final max/min load ratio", 
   REQUIRE(contains(md, "## Mixture of experts: expert load"));
   CHECK(contains(md, "| moe | 2 | 2 | 4 | 2.90 ± 0.57 (n = 2) | worst layer 5.00 |"));
   CHECK_FALSE(contains(md, "| dense | 2 | 2 |"));
-  CHECK(contains(md, "**Provenance:** ablate 0.3.0 · devices: cpu · LibTorch 2.5.1"));
+  CHECK(contains(md, "**Provenance:** ablate 0.3.0 (git commit not recorded) · devices: cpu · LibTorch 2.5.1"));
 
   const std::string png = read(dir / "report_expert_load_moe.png");
   REQUIRE(png.size() > 1000);

@@ -243,6 +243,15 @@ arms:
   CHECK(a.runs[0].id == ablate::run_id(a.runs[0].config));
 }
 
+TEST_CASE("report settings reach the sweep but never a run's id", "[sweep]") {
+  const Sweep plain = parse(kModel);
+  const Sweep with_target = parse(kModel + "report: {target_loss: 3.25}\n");
+  CHECK_FALSE(plain.target_loss.has_value());
+  REQUIRE(with_target.target_loss.has_value());
+  CHECK(*with_target.target_loss == 3.25);
+  CHECK(plain.runs[0].id == with_target.runs[0].id);
+}
+
 TEST_CASE("an id changes when any value of the configuration changes", "[sweep]") {
   const std::string base_id = parse(kModel).runs[0].id;
   const auto change = GENERATE(as<std::string>{}, "arms: {a: {model.d_model: 128}}", "arms: {a: {data.seq_len: 64}}",
@@ -338,7 +347,8 @@ TEST_CASE("every kind of sweep error names its line and column and what was expe
   const auto [what, yaml, line, column, message] =
       GENERATE(table<std::string, std::string, std::int64_t, std::int64_t, std::string>({
           Row{"unknown top-level key", "name: t\nmodle: {}\nmodel: {}\n", 2, 1,
-              "unknown key 'modle' (known keys: name, baseline, data, model, train, seeds, arms, grid, tune, budget)"},
+              "unknown key 'modle' (known keys: name, baseline, data, model, train, seeds, arms, grid, tune, budget, "
+              "report)"},
           Row{"unknown nested key", "model:\n  d_model: 64\n  n_layer: 2\n", 3, 3,
               "unknown key 'n_layer' in 'model' (known keys: d_model, n_layers, vocab_size,"},
           Row{"unknown key two levels down", "train:\n  optimizer:\n    lr: 1e-3\n    betta1: 0.8\nmodel: {}\n", 4,
@@ -403,6 +413,10 @@ TEST_CASE("every kind of sweep error names its line and column and what was expe
               "'tune' is not supported by this version of ablate yet"},
           Row{"budget is reserved", kModel + "budget: {kind: steps, value: 10}\n", 6, 1,
               "'budget' is not supported by this version of ablate yet"},
+          Row{"report.target_loss not a number", kModel + "report: {target_loss: low}\n", 6, 23,
+              "'report.target_loss' must be a positive number (nats per token), got 'low'"},
+          Row{"unknown report key", kModel + "report:\n  target: 3.0\n", 7, 3,
+              "unknown key 'report.target' (known keys: target_loss)"},
           Row{"seeds listed twice", kModel + "seeds: [0, 1, 0]\n", 6, 15, "seed 0 is listed twice"},
           Row{"seed not an integer", kModel + "seeds: [0, one]\n", 6, 12, "a seed must be an integer, got 'one'"},
           Row{"baseline that is no arm", "baseline: c\n" + kModel + "arms: {a: {}, b: {model.d_model: 32}}\n", 1, 11,

@@ -3,7 +3,10 @@
 //
 // A sweep directory `OUT/<sweep name>/` holds:
 //   sweep.json                 {"name", "file", "baseline", "arms": [names in order],
+//                               "report": {"target_loss" (optional)}, "started" (UTC, ISO 8601),
+//                               "ablate_version", "ablate_git_commit",
 //                               "runs": [{"id", "arm", "seed", "grid_point": {path: value}}]}
+//   sweep.yaml                 the sweep file as given to the last `ablate run`
 //   runs/<id>/config.yaml      the resolved configuration (config.json: the same as JSON)
 //   runs/<id>/metrics.jsonl    one JSON object per evaluation:
 //                              {"step", "tokens", "seconds", "train_loss", "val_loss", "val_accuracy",
@@ -12,8 +15,9 @@
 //   runs/<id>/summary.json     {"id", "arm", "seed", "status" (done|failed|diverged|running),
 //                               "error" (when failed), "val_loss", "val_accuracy", "val_perplexity",
 //                               "train_loss", "params_total", "params_active", "flops_per_token",
-//                               "train_seconds", "tokens", "tokens_per_second", "peak_memory_bytes",
-//                               "steps", "device", "ablate_version", "torch_version" (both optional),
+//                               "train_seconds", "eval_seconds", "tokens", "tokens_per_second",
+//                               "peak_memory_bytes", "steps", "device", "ablate_version",
+//                               "ablate_git_commit", "torch_version" (the last three optional),
 //                               "model_tree" (the built module, printed),
 //                               "components": [{"part", "plugin", "options", "params_total",
 //                                               "params_active", "flops_per_token"}],
@@ -28,6 +32,19 @@
 // expert load, one row per run, the data and the audit. Plots are drawn by gnuplot, each as
 // report_<name>.png (embedded) and report_<name>.svg beside it: loss against time and tokens,
 // final loss, throughput, memory, and per-expert load of each MoE arm.
+//
+// Written beside report.md: results.csv (one row per run) and results.json, every number of the
+// report unrounded: {"name", "baseline", "arms", "provenance", "target_loss",
+//   "groups": [{"arm", "label", "grid_point", "baseline", "runs", "runs_done", "model": {params and
+//               FLOPs}, "metrics": {key: {"n", "mean", "min", "max", "sd", "ci95": [lo, hi]}}}],
+//   "val_loss_comparisons" / "val_accuracy_comparisons": [{"arm", "baseline", "arm_summary",
+//               "baseline_summary", "welch": {"difference", "difference_ci95", "se", "t", "df", "p",
+//               "holm_p"}, "effect": {"pooled_sd", "cohens_d", "hedges_j", "hedges_g", "hedges_g_ci95"}}],
+//   "fair_comparisons": [{"grid_point", "target_loss", "target_from", "equal_tokens", "equal_seconds",
+//               "arms": [{"arm", "runs", "seconds_to_target", "tokens_to_target",
+//                         "val_loss_at_equal_tokens", "val_loss_at_equal_time"}]}],
+//   "runs": [{"id", "arm", "seed", "grid_point", "status", "error", numbers of summary.json}],
+//   "warnings"}. A statistic that is not defined is null, with "<name>_reason" saying why.
 #pragma once
 
 #include <filesystem>

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,7 @@ struct Sweep {
   std::string baseline;            // `baseline:`, default the first arm
   std::vector<std::int64_t> seeds; // default [0]
   std::vector<RunSpec> runs;       // arms × grid × seeds, in that nesting order
+  std::optional<double> target_loss;  // `report.target_loss`: the fair comparisons' target
 };
 
 /// Reads, validates and expands a sweep file. Throws ablate::Error with file:line:column.

@@ -180,6 +180,9 @@ SweepRecord load_sweep_dir(const fs::path& sweep_dir) {
   } catch (const std::exception& e) {
     throw Error(fmt::format("{} is not valid JSON: {}", sweep_file.string(), e.what()));
   }
+  sweep.meta = meta;
+  if (auto r = meta.find("report"); r != meta.end() && r->is_object())
+    if (auto t = r->find("target_loss"); t != r->end() && t->is_number()) sweep.target_loss = t->get<double>();
   sweep.name = meta.value("name", sweep_dir.filename().string());
   sweep.file = meta.value("file", std::string());
   sweep.arms = meta.value("arms", std::vector<std::string>{});
@@ -320,12 +323,21 @@ std::string distinct_values(const SweepRecord& sweep, const std::string& key) {
   return fmt::format("{}", fmt::join(values.begin(), values.end(), ", "));
 }
 
-/// One line: what produced the runs (ablate version, devices, LibTorch), as the summaries record it.
+/// What produced the runs (ablate version and commit, devices, LibTorch) as the summaries record
+/// them, when the sweep started, and the sweep file as given (sweep.yaml beside the report).
 std::string provenance_line(const SweepRecord& sweep) {
-  return fmt::format("**Provenance:** ablate {} · devices: {} · LibTorch {} (from the runs' summary.json; "
-                     "several values mean the runs were made by different builds or machines).\n\n",
-                     md_escape(distinct_values(sweep, "ablate_version")), md_escape(distinct_values(sweep, "device")),
-                     md_escape(distinct_values(sweep, "torch_version")));
+  const auto meta_text = [&](const char* key) {
+    return sweep.meta.is_object() && sweep.meta.contains(key) && sweep.meta[key].is_string()
+               ? sweep.meta[key].get<std::string>()
+               : std::string("not recorded");
+  };
+  return fmt::format("**Provenance:** ablate {} (git commit {}) · devices: {} · LibTorch {} (from the runs' "
+                     "summary.json; several values mean the runs were made by different builds or machines) · "
+                     "sweep started {} · sweep file as given: {}.\n\n",
+                     md_escape(distinct_values(sweep, "ablate_version")),
+                     md_escape(distinct_values(sweep, "ablate_git_commit")), md_escape(distinct_values(sweep, "device")),
+                     md_escape(distinct_values(sweep, "torch_version")), md_escape(meta_text("started")),
+                     std::filesystem::exists(sweep.dir / "sweep.yaml") ? "[sweep.yaml](sweep.yaml)" : "not recorded");
 }
 
 void write_text(const fs::path& path, const std::string& text) {
@@ -350,6 +362,7 @@ std::filesystem::path write_report(const std::filesystem::path& sweep_dir) {
   const SweepRecord sweep = load_sweep_dir(sweep_dir);
   // CSV first: it never depends on gnuplot.
   write_text(sweep_dir / "results.csv", results_csv(sweep));
+  write_text(sweep_dir / "results.json", results_json(sweep).dump(2) + "\n");
   const auto figures = draw_plots(sweep);
 
   std::size_t done = 0;
@@ -362,7 +375,8 @@ std::filesystem::path write_report(const std::filesystem::path& sweep_dir) {
                     "report written {}.\n\n",
                     sweep.file.empty() ? "(unknown)" : sweep.file, sweep.baseline, sweep.arms.size(),
                     sweep.runs.size(), done, today());
-  md << "All statistics are over seeds, on the final validation loss (nats per token) of runs with status `done`.\n\n";
+  md << "All statistics are over seeds, on the final validation loss (nats per token) and validation accuracy of "
+        "runs with status `done`. Every number here is also in results.json (unrounded) and per run in results.csv.\n\n";
 
   md << "## Red flags\n\n";
   const auto flags = red_flags(sweep);

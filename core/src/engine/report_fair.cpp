@@ -3,8 +3,8 @@
 // better) is compared with the others at the same cost, not only at the end of its own budget.
 //
 // Rules (printed in the report with the numbers):
-//   - target loss: the worst arm's mean final validation loss at the same grid point (a
-//     `report.target_loss` option does not exist yet); every arm's curve can reach it or not.
+//   - target loss: the sweep's `report.target_loss`, else the worst arm's mean final validation
+//     loss at the same grid point; every arm's curve can reach it or not.
 //   - time / tokens to target: on each run's validation curve, the first point at or below the
 //     target, linearly interpolated between the two evaluations around the crossing; averaged over
 //     the seeds that reached it ("k of n"); "not reached" when none did.
@@ -66,25 +66,14 @@ std::optional<double> first_reach(const std::vector<EvalPoint>& curve, double ta
   return std::nullopt;
 }
 
-std::string fair_section(const SweepRecord& sweep) {
+std::vector<FairComparison> fair_comparisons(const SweepRecord& sweep) {
   // Grid points in group order; the fair comparison is within one grid point.
   std::vector<nlohmann::json> grid_points;
   for (const auto& g : sweep.groups)
     if (std::find(grid_points.begin(), grid_points.end(), g.grid_point) == grid_points.end())
       grid_points.push_back(g.grid_point);
 
-  std::ostringstream md;
-  md << "## Fair comparisons\n\n";
-  md << "The final loss compares arms at the end of their own budgets, which favours an arm that trains longer or "
-        "on more tokens. Here every arm is compared at the same cost: the time and tokens each needs to reach a "
-        "common target loss, and its validation loss at equal tokens and at equal wall time, so that a faster-but-"
-        "worse arm (or a slower-but-better one) is judged fairly. Target loss: the **worst arm's mean final validation "
-        "loss** (there is no `report.target_loss` option yet). Crossings and losses are linearly interpolated between "
-        "evaluations on each run's validation curve, then averaged over seeds; times are training seconds "
-        "(evaluation excluded). Equal tokens / equal time: the largest token count and the longest training time "
-        "that every finished run reached, so no curve is extrapolated.\n\n";
-
-  bool any = false;
+  std::vector<FairComparison> out;
   for (const auto& gp : grid_points) {
     std::vector<const Group*> groups;
     for (const auto& g : sweep.groups)
@@ -92,54 +81,83 @@ std::string fair_section(const SweepRecord& sweep) {
           std::any_of(g.done.begin(), g.done.end(), [](const RunRecord* r) { return !r->curve.empty(); }))
         groups.push_back(&g);
     if (groups.empty()) continue;
-    // Target: the worst (highest) mean final validation loss among the arms.
-    const Group* worst = nullptr;
-    double target = -INFINITY;
+    FairComparison fair;
+    fair.grid_point = gp;
+    // Target: the sweep's report.target_loss, else the worst (highest) mean final validation loss.
+    double worst_loss = -INFINITY;
     for (const auto* g : groups) {
       const auto s = g->summary("val_loss");
-      if (s.n > 0 && s.mean > target) target = s.mean, worst = g;
+      if (s.n > 0 && s.mean > worst_loss) worst_loss = s.mean, fair.worst = g;
     }
+    if (!fair.worst) continue;
+    fair.target = sweep.target_loss.value_or(worst_loss);
     // Equal tokens and equal time: the smallest last evaluation over all finished runs.
-    double equal_tokens = INFINITY, equal_seconds = INFINITY;
+    fair.equal_tokens = fair.equal_seconds = INFINITY;
     for (const auto* g : groups)
       for (const auto* r : g->done)
         if (!r->curve.empty()) {
-          equal_tokens = std::min(equal_tokens, r->curve.back().tokens);
-          equal_seconds = std::min(equal_seconds, r->curve.back().seconds);
+          fair.equal_tokens = std::min(fair.equal_tokens, r->curve.back().tokens);
+          fair.equal_seconds = std::min(fair.equal_seconds, r->curve.back().seconds);
         }
-    if (!worst) continue;
-    any = true;
-    const std::string grid = grid_label(gp);
-    if (grid_points.size() > 1) md << "### " << (grid.empty() ? std::string("no grid point") : md_escape(grid)) << "\n\n";
-    md << fmt::format("Target loss **{}** nats/token (mean final validation loss of `{}`). Equal tokens: **{}**. "
-                      "Equal wall time: **{} s** of training.\n\n",
-                      fmt_num(target, 4), md_escape(worst->label), fmt_grouped(equal_tokens),
-                      fmt_num(equal_seconds, 2));
-    md << "| Arm | Runs | Time to target (s) | Tokens to target | Val loss at equal tokens | Val loss at equal time |\n";
-    md << "|---|---:|---:|---:|---:|---:|\n";
     for (const auto* g : groups) {
-      std::vector<double> seconds, tokens, at_tokens, at_time;
-      std::size_t n = 0;
+      FairRow row;
+      row.group = g;
       for (const auto* r : g->done) {
         if (r->curve.empty()) continue;
-        ++n;
-        if (auto t = first_reach(r->curve, target, false)) seconds.push_back(*t);
-        if (auto t = first_reach(r->curve, target, true)) tokens.push_back(*t);
-        if (auto l = loss_at(r->curve, equal_tokens, true)) at_tokens.push_back(*l);
-        if (auto l = loss_at(r->curve, equal_seconds, false)) at_time.push_back(*l);
+        ++row.runs;
+        if (auto t = first_reach(r->curve, fair.target, false)) row.seconds_to_target.push_back(*t);
+        if (auto t = first_reach(r->curve, fair.target, true)) row.tokens_to_target.push_back(*t);
+        if (auto l = loss_at(r->curve, fair.equal_tokens, true)) row.loss_at_equal_tokens.push_back(*l);
+        if (auto l = loss_at(r->curve, fair.equal_seconds, false)) row.loss_at_equal_time.push_back(*l);
       }
+      fair.rows.push_back(std::move(row));
+    }
+    out.push_back(std::move(fair));
+  }
+  return out;
+}
+
+std::string fair_section(const SweepRecord& sweep) {
+  const auto comparisons = fair_comparisons(sweep);
+  std::ostringstream md;
+  md << "## Fair comparisons\n\n";
+  md << "The final loss compares arms at the end of their own budgets, which favours an arm that trains longer or "
+        "on more tokens. Here every arm is compared at the same cost: the time and tokens each needs to reach a "
+        "common target loss, and its validation loss at equal tokens and at equal wall time, so that a faster-but-"
+        "worse arm (or a slower-but-better one) is judged fairly. Target loss: "
+     << (sweep.target_loss ? "the sweep's `report.target_loss`" : "the **worst arm's mean final validation loss** "
+                                                                  "(set `report.target_loss` to choose another)")
+     << ". Crossings and losses are linearly interpolated between "
+        "evaluations on each run's validation curve, then averaged over seeds; times are training seconds "
+        "(evaluation excluded). Equal tokens / equal time: the largest token count and the longest training time "
+        "that every finished run reached, so no curve is extrapolated.\n\n";
+
+  for (const auto& fair : comparisons) {
+    const std::string grid = grid_label(fair.grid_point);
+    if (comparisons.size() > 1 || !grid.empty())
+      md << "### " << (grid.empty() ? std::string("no grid point") : md_escape(grid)) << "\n\n";
+    md << fmt::format("Target loss **{}** nats/token ({}). Equal tokens: **{}**. Equal wall time: **{} s** of "
+                      "training.\n\n",
+                      fmt_num(fair.target, 4),
+                      sweep.target_loss ? std::string("report.target_loss")
+                                        : fmt::format("mean final validation loss of `{}`", md_escape(fair.worst->label)),
+                      fmt_grouped(fair.equal_tokens), fmt_num(fair.equal_seconds, 2));
+    md << "| Arm | Runs | Time to target (s) | Tokens to target | Val loss at equal tokens | Val loss at equal time |\n";
+    md << "|---|---:|---:|---:|---:|---:|\n";
+    for (const auto& row : fair.rows) {
       const auto reach = [&](const std::vector<double>& v, bool as_tokens) {
-        if (v.empty()) return fmt::format("not reached (0 of {})", n);
+        if (v.empty()) return fmt::format("not reached (0 of {})", row.runs);
         const auto s = stats::summarize(v);
-        return fmt::format("{} ({} of {})", as_tokens ? fmt_grouped(s.mean) : fmt_num(s.mean, 2), v.size(), n);
+        return fmt::format("{} ({} of {})", as_tokens ? fmt_grouped(s.mean) : fmt_num(s.mean, 2), v.size(), row.runs);
       };
-      md << fmt::format("| {}{} | {} | {} | {} | {} | {} |\n", md_escape(g->label), g->is_baseline ? " (baseline)" : "", n,
-                        reach(seconds, false), reach(tokens, true), mean_sd_text(stats::summarize(at_tokens), 4),
-                        mean_sd_text(stats::summarize(at_time), 4));
+      md << fmt::format("| {}{} | {} | {} | {} | {} | {} |\n", md_escape(row.group->label),
+                        row.group->is_baseline ? " (baseline)" : "", row.runs, reach(row.seconds_to_target, false),
+                        reach(row.tokens_to_target, true), mean_sd_text(stats::summarize(row.loss_at_equal_tokens), 4),
+                        mean_sd_text(stats::summarize(row.loss_at_equal_time), 4));
     }
     md << "\n";
   }
-  if (!any) md << "No finished run has a validation curve yet.\n\n";
+  if (comparisons.empty()) md << "No finished run has a validation curve yet.\n\n";
   return md.str();
 }
 

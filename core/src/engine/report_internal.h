@@ -78,6 +78,8 @@ struct SweepRecord {
   std::vector<Comparison> comparisons;  // val_loss: every non-baseline group with a baseline
   std::vector<Comparison> accuracy_comparisons;  // val_accuracy: the same groups, its own Holm family
   std::vector<std::string> warnings;    // unreadable files and the like
+  std::optional<double> target_loss;    // sweep.json's report.target_loss, when set
+  nlohmann::json meta;                  // sweep.json as read (provenance: started, git commit...)
 };
 
 SweepRecord load_sweep_dir(const std::filesystem::path& sweep_dir);
@@ -105,7 +107,26 @@ std::optional<double> loss_at(const std::vector<EvalPoint>& curve, double x, boo
 /// The first x (tokens or seconds) at which `curve` reaches `target` (val loss ≤ target), linearly
 /// interpolated between the two evaluations around the crossing; nullopt when never reached.
 std::optional<double> first_reach(const std::vector<EvalPoint>& curve, double target, bool by_tokens);
+/// One arm's numbers at one grid point: per seed that reached the target / had the point on its curve.
+struct FairRow {
+  const Group* group = nullptr;
+  std::size_t runs = 0;  // finished runs with a curve
+  std::vector<double> seconds_to_target, tokens_to_target, loss_at_equal_tokens, loss_at_equal_time;
+};
+struct FairComparison {
+  nlohmann::json grid_point;
+  const Group* worst = nullptr;  // the arm with the highest mean final loss
+  double target = 0.0;           // report.target_loss, or the worst arm's mean final loss
+  double equal_tokens = 0.0, equal_seconds = 0.0;
+  std::vector<FairRow> rows;     // group order
+};
+std::vector<FairComparison> fair_comparisons(const SweepRecord& sweep);
 std::string fair_section(const SweepRecord& sweep);
+
+// ---- results.json (report_json.cpp) ----------------------------------------------------------
+/// Every number of the report as JSON: provenance, per-group summaries, comparisons, fair
+/// comparisons, runs. Its layout is documented in report.h.
+nlohmann::json results_json(const SweepRecord& sweep);
 
 // ---- plots (report_plots.cpp) --------------------------------------------------------------
 /// One figure: `stem`.png and `stem`.svg in the sweep directory, or a warning.

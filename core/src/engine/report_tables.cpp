@@ -93,6 +93,31 @@ std::string fmt_p(double p) {
 
 std::string signed_num(double v, int decimals) { return fmt::format("{:+.{}f}", v, decimals); }
 
+/// The cells of one comparison row (loss or accuracy table); "not defined: why" where undefined.
+struct ComparisonCells {
+  std::string delta = "—", delta_ci = "—", t = "—", p = "—", holm = "—", d = "—", g = "—";
+};
+ComparisonCells comparison_cells(const Comparison& c) {
+  ComparisonCells cells;
+  if (c.arm_summary.n > 0 && c.base_summary.n > 0) cells.delta = signed_num(c.arm_summary.mean - c.base_summary.mean, 4);
+  if (c.welch) {
+    cells.delta_ci =
+        fmt::format("[{}, {}]", signed_num(c.welch->difference_ci.lo, 4), signed_num(c.welch->difference_ci.hi, 4));
+    cells.t = fmt::format("{:.2f} ({:.1f})", c.welch->t, c.welch->df);
+    cells.p = fmt_p(c.welch->p);
+    if (c.holm_p) cells.holm = fmt_p(*c.holm_p);
+  } else {
+    cells.delta_ci = cells.t = "not defined: " + c.welch.reason;
+  }
+  if (c.effect) {
+    cells.d = fmt::format("{:.2f}", c.effect->cohens_d);
+    cells.g = fmt::format("{:.2f} [{:.2f}, {:.2f}]", c.effect->hedges_g, c.effect->g_ci.lo, c.effect->g_ci.hi);
+  } else {
+    cells.d = cells.g = "not defined: " + c.effect.reason;
+  }
+  return cells;
+}
+
 /// The summary of the first run of a group that has `key` (components, model_tree, data).
 const RunRecord* first_with(const Group& g, const std::string& key) {
   for (const auto* r : g.done) if (r->summary.contains(key)) return r;
@@ -136,18 +161,20 @@ std::string arm_tables(const SweepRecord& sweep) {
   md << "\n";
   md << "Cost, mean over finished runs. Parameters: every trainable parameter (total) and those one token uses "
         "(active; they differ for mixture-of-experts). FLOPs: forward pass per token. Train time excludes "
-        "evaluation.\n\n";
-  md << "| Arm | Params total (M) | Params active (M) | Forward FLOPs/token (M) | Train time (s) | Tokens trained | "
-        "Throughput (tokens/s) | Peak memory (MiB) |\n";
-  md << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+        "evaluation, which is timed apart (eval time).\n\n";
+  md << "| Arm | Params total (M) | Params active (M) | Forward FLOPs/token (M) | Train time (s) | Eval time (s) | "
+        "Tokens trained | Throughput (tokens/s) | Peak memory (MiB) |\n";
+  md << "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& g : sweep.groups) {
     // Parameters and FLOPs are known before training ends: take them from any run with a summary.
     const RunRecord* any = first_with(g, "params_total");
     const auto model_number = [&](const std::string& key) { return any ? any->number(key) : std::nullopt; };
     const auto train_s = mean_of(g, "train_seconds");
-    md << fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", md_escape(g.label),
+    const auto eval_s = mean_of(g, "eval_seconds");
+    md << fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", md_escape(g.label),
                       fmt_millions(model_number("params_total")), fmt_millions(model_number("params_active")),
                       fmt_millions(model_number("flops_per_token")), train_s ? fmt_num(*train_s, 1) : "n/a",
+                      eval_s ? fmt_num(*eval_s, 1) : "n/a",
                       fmt_grouped(mean_of(g, "tokens")), fmt_grouped(mean_of(g, "tokens_per_second")),
                       fmt_mib(mean_of(g, "peak_memory_bytes")));
   }
@@ -178,25 +205,10 @@ std::string comparison_table(const SweepRecord& sweep) {
         "[95% CI] |\n";
   md << "|---|---:|---:|---|---:|---:|---:|---:|---|\n";
   for (const auto& c : sweep.comparisons) {
-    std::string delta = "—", delta_ci = "—", t = "—", p = "—", holm = "—", d = "—", g = "—";
-    if (c.arm_summary.n > 0 && c.base_summary.n > 0)
-      delta = signed_num(c.arm_summary.mean - c.base_summary.mean, 4);
-    if (c.welch) {
-      delta_ci = fmt::format("[{}, {}]", signed_num(c.welch->difference_ci.lo, 4), signed_num(c.welch->difference_ci.hi, 4));
-      t = fmt::format("{:.2f} ({:.1f})", c.welch->t, c.welch->df);
-      p = fmt_p(c.welch->p);
-      if (c.holm_p) holm = fmt_p(*c.holm_p);
-    } else {
-      delta_ci = t = "not defined: " + c.welch.reason;
-    }
-    if (c.effect) {
-      d = fmt::format("{:.2f}", c.effect->cohens_d);
-      g = fmt::format("{:.2f} [{:.2f}, {:.2f}]", c.effect->hedges_g, c.effect->g_ci.lo, c.effect->g_ci.hi);
-    } else {
-      d = g = "not defined: " + c.effect.reason;
-    }
+    const auto cells = comparison_cells(c);
     md << fmt::format("| {} | {}, {} | {} | {} | {} | {} | {} | {} | {} |\n", md_escape(c.arm->label), c.arm_summary.n,
-                      c.base_summary.n, delta, md_escape(delta_ci), md_escape(t), p, holm, md_escape(d), md_escape(g));
+                      c.base_summary.n, cells.delta, md_escape(cells.delta_ci), md_escape(cells.t), cells.p, cells.holm,
+                      md_escape(cells.d), md_escape(cells.g));
   }
   md << "\n";
   return md.str();
@@ -218,22 +230,10 @@ std::string accuracy_comparison_table(const SweepRecord& sweep) {
   md << "| Arm | n (arm, baseline) | Δ val accuracy | 95% CI of Δ | Welch t (df) | p | Holm p | Hedges' g [95% CI] |\n";
   md << "|---|---:|---:|---|---:|---:|---:|---|\n";
   for (const auto& c : sweep.accuracy_comparisons) {
-    std::string delta = "—", delta_ci = "—", t = "—", p = "—", holm = "—", g = "—";
-    if (c.arm_summary.n > 0 && c.base_summary.n > 0) delta = signed_num(c.arm_summary.mean - c.base_summary.mean, 4);
-    if (c.welch) {
-      delta_ci = fmt::format("[{}, {}]", signed_num(c.welch->difference_ci.lo, 4), signed_num(c.welch->difference_ci.hi, 4));
-      t = fmt::format("{:.2f} ({:.1f})", c.welch->t, c.welch->df);
-      p = fmt_p(c.welch->p);
-      if (c.holm_p) holm = fmt_p(*c.holm_p);
-    } else {
-      delta_ci = t = "not defined: " + c.welch.reason;
-    }
-    if (c.effect)
-      g = fmt::format("{:.2f} [{:.2f}, {:.2f}]", c.effect->hedges_g, c.effect->g_ci.lo, c.effect->g_ci.hi);
-    else
-      g = "not defined: " + c.effect.reason;
+    const auto cells = comparison_cells(c);
     md << fmt::format("| {} | {}, {} | {} | {} | {} | {} | {} | {} |\n", md_escape(c.arm->label), c.arm_summary.n,
-                      c.base_summary.n, delta, md_escape(delta_ci), md_escape(t), p, holm, md_escape(g));
+                      c.base_summary.n, cells.delta, md_escape(cells.delta_ci), md_escape(cells.t), cells.p, cells.holm,
+                      md_escape(cells.g));
   }
   md << "\n";
   return md.str();
@@ -402,7 +402,7 @@ std::string audit_section(const SweepRecord& sweep) {
 std::string results_csv(const SweepRecord& sweep) {
   static const std::vector<std::string> kNumbers = {
       "val_loss", "val_accuracy", "val_perplexity", "train_loss", "params_total", "params_active", "flops_per_token",
-      "train_seconds", "tokens", "tokens_per_second", "peak_memory_bytes", "steps"};
+      "train_seconds", "eval_seconds", "tokens", "tokens_per_second", "peak_memory_bytes", "steps"};
   std::ostringstream csv;
   csv << "id,arm,seed,grid_point,status,error";
   for (const auto& k : kNumbers) csv << "," << k;

@@ -496,6 +496,28 @@ std::vector<std::int64_t> parse_seeds(const LocatedEntry* entry, std::vector<Sou
   return seeds;
 }
 
+/// `report: {target_loss: X}`: settings of the report only; they never change a run's id.
+std::optional<double> parse_report_target_loss(const LocatedEntry* entry) {
+  if (entry == nullptr || entry->value.is_null()) return std::nullopt;
+  const LocatedNode& node = entry->value;
+  if (!node.is_map())
+    throw Error(fmt::format("'report' must be a map, got {}", node.describe()), "e.g. report: {target_loss: 3.5}",
+                node.where);
+  std::optional<double> target;
+  for (const auto& e : node.entries) {
+    if (e.key != "target_loss")
+      throw Error(fmt::format("unknown key 'report.{}' (known keys: target_loss)", e.key),
+                  did_you_mean(e.key, {"target_loss"}), e.key_where);
+    double value = 0.0;
+    if (!e.value.is_scalar() || e.value.quoted || !parse_yaml_number(e.value.text, value) || !(value > 0.0))
+      throw Error(fmt::format("'report.target_loss' must be a positive number (nats per token), got {}",
+                              e.value.describe()),
+                  {}, e.value.where);
+    target = value;
+  }
+  return target;
+}
+
 std::vector<Arm> parse_arms(const LocatedEntry* entry) {
   std::vector<Arm> arms;
   if (entry == nullptr || entry->value.is_null()) return arms;
@@ -639,6 +661,7 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
       throw Error(fmt::format("'name' must be a directory name (no '/'), got '{}'", sweep.name), {},
                   name->value.where);
   }
+  sweep.target_loss = parse_report_target_loss(root.find("report"));
   std::vector<SourceLocation> seed_where;
   sweep.seeds = parse_seeds(root.find("seeds"), seed_where);
   std::vector<Arm> arms = parse_arms(root.find("arms"));

@@ -157,8 +157,8 @@ std::string number_text(double v) {
 std::span<const SchemaField> host_sections() { return kSections; }
 
 const std::vector<std::string>& top_level_keys() {
-  static const std::vector<std::string> keys{"name",  "baseline", "data", "model", "train",
-                                             "seeds", "arms",     "grid", "tune",  "budget"};
+  static const std::vector<std::string> keys{"name", "baseline", "data", "model",  "train", "seeds",
+                                             "arms", "grid",     "tune", "budget", "report"};
   return keys;
 }
 

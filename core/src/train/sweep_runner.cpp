@@ -58,6 +58,8 @@ void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
                             {"baseline", sweep.baseline},
                             {"arms", sweep.arms},
                             {"seeds", sweep.seeds},
+                            {"report", sweep.target_loss ? nlohmann::json{{"target_loss", *sweep.target_loss}}
+                                                         : nlohmann::json::object()},
                             {"started", utc_now()},
                             {"ablate_version", ablate_version()},
                             {"ablate_git_commit", ablate_git_commit()},
