@@ -37,15 +37,19 @@ void run_expand(const ExpandOptions& options, const GlobalOptions& global) {
     return;
   }
   std::cout << fmt::format("sweep '{}' ({}): {} runs\n", sweep.name, sweep.file.string(), sweep.runs.size());
-  std::cout << fmt::format("{:<18} {:<20} {:>5} {:>14} {:>14} {:>14}  {}\n", "id", "arm", "seed", "params",
-                           "active", "FLOPs/token", "grid point");
+  if (sweep.budget)
+    std::cout << fmt::format("budget: {:g} {} per run{}\n", sweep.budget->value, sweep.budget->kind,
+                             sweep.budget->kind == "seconds" ? " (train.steps is the cap)" : ", as train.steps below");
+  std::cout << fmt::format("{:<18} {:<20} {:>5} {:>14} {:>14} {:>14} {:>8}  {}\n", "id", "arm", "seed", "params",
+                           "active", "FLOPs/token", "steps", "grid point");
   for (const auto& r : out) {
     std::string grid;
     for (const auto& [path, value] : r.at("grid_point").items()) grid += path + "=" + value.dump() + " ";
-    std::cout << fmt::format("{:<18} {:<20} {:>5} {:>14} {:>14} {:>14.4g}  {}\n", r.at("id").get<std::string>(),
+    std::cout << fmt::format("{:<18} {:<20} {:>5} {:>14} {:>14} {:>14.4g} {:>8}  {}\n", r.at("id").get<std::string>(),
                              r.at("arm").get<std::string>(), r.at("seed").get<std::int64_t>(),
                              r.at("params_total").get<std::int64_t>(), r.at("params_active").get<std::int64_t>(),
-                             r.at("flops_per_token").get<double>(), grid);
+                             r.at("flops_per_token").get<double>(),
+                             r.at("config").at("train").at("steps").get<std::int64_t>(), grid);
   }
 }
 

@@ -4,12 +4,15 @@
 //   ./build/tests/test_engine "[sweep]"
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include <yaml-cpp/yaml.h>
 
+#include "ablate/data.h"
 #include "ablate/error.h"
+#include "ablate/model_plan.h"
 #include "ablate/plugin_registry.h"
 #include "ablate/sweep.h"
 
@@ -252,6 +255,32 @@ TEST_CASE("report settings reach the sweep but never a run's id", "[sweep]") {
   CHECK(plain.runs[0].id == with_target.runs[0].id);
 }
 
+TEST_CASE("a budget of tokens or FLOPs becomes each arm's train.steps; seconds keeps steps as the cap", "[sweep]") {
+  // Tokens per step = batch_size 16 (default) · grad_accum 1 · seq_len 128 (default) = 2048.
+  const Sweep tokens = parse(kModel + "budget: {kind: tokens, value: 204800}\n");
+  CHECK(tokens.runs[0].config["train"]["steps"] == 100);
+  CHECK(tokens.runs[0].config["train"]["budget"] == json{{"kind", "tokens"}, {"value", 204800.0}});
+  // FLOPs: steps = value / (3 · forward FLOPs per token · 2048), per arm from its own planned FLOPs.
+  const Sweep flops = parse(kModel + "budget: {kind: flops, value: 1.0e12}\narms: {small: {}, "
+                                     "wide: {model.d_model: 128, model.ffn.d_ff: 256}}\n");
+  REQUIRE(flops.runs.size() == 2);
+  for (const auto& run : flops.runs) {
+    const auto plan = ablate::plan_model(run.config, ablate::tokenizer_vocab_size(run.config["data"]), plugins());
+    const double expected = 1.0e12 / (3.0 * plan.total.flops_per_token * 2048.0);
+    CAPTURE(run.arm, expected);
+    CHECK(run.config["train"]["steps"] == static_cast<std::int64_t>(std::llround(expected)));
+  }
+  CHECK(flops.runs[0].config["train"]["steps"].get<std::int64_t>() >
+        flops.runs[1].config["train"]["steps"].get<std::int64_t>() * 2);  // the wider arm gets fewer steps
+  const Sweep seconds = parse(kModel + "train: {steps: 5000}\nbudget: {kind: seconds, value: 60}\n");
+  CHECK(seconds.runs[0].config["train"]["steps"] == 5000);
+  CHECK(seconds.runs[0].config["train"]["budget"]["kind"] == "seconds");
+  // Equal steps is the default: a steps budget only fixes train.steps for every arm.
+  const Sweep steps = parse(kModel + "budget: {kind: steps, value: 300}\n");
+  CHECK(steps.runs[0].config["train"]["steps"] == 300);
+  CHECK_FALSE(steps.runs[0].config["train"].contains("budget"));
+}
+
 TEST_CASE("an id changes when any value of the configuration changes", "[sweep]") {
   const std::string base_id = parse(kModel).runs[0].id;
   const auto change = GENERATE(as<std::string>{}, "arms: {a: {model.d_model: 128}}", "arms: {a: {data.seq_len: 64}}",
@@ -411,8 +440,17 @@ TEST_CASE("every kind of sweep error names its line and column and what was expe
           Row{"empty file", "", 1, 1, "missing required key 'model'"},
           Row{"tune is reserved", kModel + "tune: {axes: {}}\n", 6, 1,
               "'tune' is not supported by this version of ablate yet"},
-          Row{"budget is reserved", kModel + "budget: {kind: steps, value: 10}\n", 6, 1,
-              "'budget' is not supported by this version of ablate yet"},
+          Row{"budget of an unknown kind", kModel + "budget: {kind: flop, value: 1e9}\n", 6, 16,
+              "'budget.kind' must be one of steps|tokens|flops|seconds, got 'flop'"},
+          Row{"budget without a value", kModel + "budget: {kind: tokens}\n", 6, 9,
+              "'budget' needs both 'kind' and 'value'"},
+          Row{"budget value not positive", kModel + "budget: {kind: seconds, value: -5}\n", 6, 32,
+              "'budget.value' must be a positive number (seconds of training), got '-5'"},
+          Row{"budget smaller than one step", kModel + "budget: {kind: tokens, value: 10}\n", 6, 9,
+              "a budget of 10 tokens is less than one optimizer step"},
+          Row{"arm that sets train.steps under a budget",
+              kModel + "budget: {kind: tokens, value: 1e6}\narms: {a: {}, b: {train.steps: 5}}\n", 7, 19,
+              "'train.steps' is set by the sweep's budget (tokens), so it cannot be set here"},
           Row{"report.target_loss not a number", kModel + "report: {target_loss: low}\n", 6, 23,
               "'report.target_loss' must be a positive number (nats per token), got 'low'"},
           Row{"unknown report key", kModel + "report:\n  target: 3.0\n", 7, 3,

@@ -24,6 +24,14 @@ TEST_CASE("the learning rate warms up linearly, then follows a cosine down to it
   CHECK(ablate::scheduled_lr(100, 100, 10, 1.0, 0.1) == Approx(0.1));
 }
 
+TEST_CASE("a wall-clock budget's schedule follows the fraction of time used", "[train]") {
+  CHECK(ablate::scheduled_lr_at(0.05, 0.1, 1.0, 0.1) == Approx(0.5));   // half of the warmup
+  CHECK(ablate::scheduled_lr_at(0.1, 0.1, 1.0, 0.1) == Approx(1.0));    // warmup done: the peak
+  CHECK(ablate::scheduled_lr_at(0.55, 0.1, 1.0, 0.1) == Approx(0.55));  // halfway through the decay
+  CHECK(ablate::scheduled_lr_at(1.0, 0.1, 1.0, 0.1) == Approx(0.1));
+  CHECK(ablate::scheduled_lr_at(3.0, 0.1, 1.0, 0.1) == Approx(0.1));    // past the budget: the floor
+}
+
 TEST_CASE("a tiny model's validation loss falls on the King James Bible", "[train][slow]") {
   at::set_num_threads(2);
   ablate::PluginRegistry registry;

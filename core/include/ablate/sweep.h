@@ -42,6 +42,13 @@ struct RunSpec {
   SourceLocation location_of(const std::string& dotted_path) const;
 };
 
+/// `budget:`: every run of the sweep trains the same amount of one unit (sweep-format.md).
+struct Budget {
+  std::string kind = "steps";  // steps | tokens | flops | seconds
+  double value = 0.0;          // per run: steps, tokens, training FLOPs or seconds of training
+  SourceLocation where;        // the budget map in the sweep file
+};
+
 struct Sweep {
   std::filesystem::path file;
   std::string name;                // `name:`, default: the file's stem
@@ -50,6 +57,7 @@ struct Sweep {
   std::vector<std::int64_t> seeds; // default [0]
   std::vector<RunSpec> runs;       // arms × grid × seeds, in that nesting order
   std::optional<double> target_loss;  // `report.target_loss`: the fair comparisons' target
+  std::optional<Budget> budget;       // `budget:`; already applied to every run's train.steps
 };
 
 /// Reads, validates and expands a sweep file. Throws ablate::Error with file:line:column.

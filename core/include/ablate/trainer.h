@@ -35,4 +35,8 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
 double scheduled_lr(std::int64_t step, std::int64_t total_steps, std::int64_t warmup_steps, double peak,
                     double min_fraction);
 
+/// The same schedule by fraction of the budget used (0..1), for wall-clock budgets: linear warmup
+/// over the first `warmup_fraction`, then cosine down to `peak · min_fraction` at 1.
+double scheduled_lr_at(double progress, double warmup_fraction, double peak, double min_fraction);
+
 }  // namespace ablate

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "sweep_budget.h"
 #include "sweep_schema.h"
 #include "yaml_json.h"
 
@@ -27,6 +28,7 @@ namespace {
 using nlohmann::json;
 using sweep_schema::FieldType;
 using sweep_schema::SchemaField;
+using sweep_schema::did_you_mean;
 
 // ---------------------------------------------------------------------------------------------
 // small helpers
@@ -44,32 +46,6 @@ std::vector<std::string> split(const std::string& text, char separator) {
   while (std::getline(ss, part, separator)) out.push_back(part);
   if (!text.empty() && text.back() == separator) out.emplace_back();
   return out;
-}
-
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
-/// "did you mean 'model'?" when one known name is close to `word`, else "".
-std::string did_you_mean(const std::string& word, const std::vector<std::string>& known) {
-  std::string best;
-  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
-  for (const auto& candidate : known) {
-    const std::size_t d = edit_distance(word, candidate);
-    if (d < best_distance) best = candidate, best_distance = d;
-  }
-  return best.empty() ? std::string() : fmt::format("did you mean '{}'?", best);
 }
 
 std::vector<std::string> names_of(std::span<const SchemaField> fields) {
@@ -643,9 +619,9 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
     if (std::find(top_keys.begin(), top_keys.end(), entry.key) == top_keys.end())
       throw Error(fmt::format("unknown key '{}' (known keys: {})", entry.key, join(top_keys)),
                   did_you_mean(entry.key, top_keys), entry.key_where);
-    if (entry.key == "tune" || entry.key == "budget")
+    if (entry.key == "tune")
       throw Error(fmt::format("'{}' is not supported by this version of ablate yet", entry.key),
-                  "remove it; every run trains for train.steps", entry.key_where);
+                  "remove it, and tune each arm's learning rate with a grid", entry.key_where);
   }
   if (root.find("model") == nullptr)
     throw Error("missing required key 'model' (the model's sizes and components)",
@@ -662,6 +638,7 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
                   name->value.where);
   }
   sweep.target_loss = parse_report_target_loss(root.find("report"));
+  sweep.budget = sweep_budget::parse(root.find("budget"));
   std::vector<SourceLocation> seed_where;
   sweep.seeds = parse_seeds(root.find("seeds"), seed_where);
   std::vector<Arm> arms = parse_arms(root.find("arms"));
@@ -675,6 +652,18 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
                   did_you_mean(sweep.baseline, sweep.arms), baseline->value.where);
   }
   const std::vector<GridAxis> axes = parse_grid(root.find("grid"));
+  // A budget of steps, tokens or FLOPs decides train.steps: an arm or axis that sets it would be ignored.
+  if (sweep.budget && sweep.budget->kind != "seconds") {
+    const auto refuse = [&](const std::string& path, const SourceLocation& where) {
+      if (path == "train.steps")
+        throw Error(fmt::format("'train.steps' is set by the sweep's budget ({}), so it cannot be set here",
+                                sweep.budget->kind),
+                    "remove it, or remove the budget", where);
+    };
+    for (const auto& arm : arms)
+      for (const auto& o : arm.overrides) refuse(o.path, o.key_where);
+    for (const auto& axis : axes) refuse(axis.path, axis.key_where);
+  }
 
   // The base: the sections as written.
   LocatedNode base;
@@ -724,6 +713,7 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
       // For errors whose location is in the base: which run they concern.
       const std::string context = arms.size() > 1 || !axes.empty() ? "in " + label : std::string();
       check_model(config, spec, registry, context);
+      if (sweep.budget) sweep_budget::apply(*sweep.budget, config, registry, context, sweep.budget->where);
 
       for (std::size_t s = 0; s < sweep.seeds.size(); ++s) {
         RunSpec run = spec;

@@ -1,6 +1,8 @@
 // The host's sweep schema (see sweep_schema.h): one row per key.
 #include "sweep_schema.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace ablate::sweep_schema {
@@ -152,7 +154,32 @@ std::string number_text(double v) {
   return fmt::format("{}", v);
 }
 
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
 }  // namespace
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& known) {
+  std::string best;
+  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto& candidate : known) {
+    const std::size_t d = edit_distance(word, candidate);
+    if (d < best_distance) best = candidate, best_distance = d;
+  }
+  return best.empty() ? std::string() : fmt::format("did you mean '{}'?", best);
+}
 
 std::span<const SchemaField> host_sections() { return kSections; }
 

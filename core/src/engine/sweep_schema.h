@@ -59,4 +59,7 @@ std::string field_names(std::span<const SchemaField> fields);
 /// "integer", "number in (0, 0.5]", "one of interleaved|half", "mlp or moe component"...
 std::string describe_type(const SchemaField& field);
 
+/// "did you mean 'model'?" when one of `known` is a few edits from `word`, else "".
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& known);
+
 }  // namespace ablate::sweep_schema

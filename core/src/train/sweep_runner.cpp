@@ -60,6 +60,9 @@ void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
                             {"seeds", sweep.seeds},
                             {"report", sweep.target_loss ? nlohmann::json{{"target_loss", *sweep.target_loss}}
                                                          : nlohmann::json::object()},
+                            {"budget", sweep.budget ? nlohmann::json{{"kind", sweep.budget->kind},
+                                                                     {"value", sweep.budget->value}}
+                                                    : nlohmann::json(nullptr)},
                             {"started", utc_now()},
                             {"ablate_version", ablate_version()},
                             {"ablate_git_commit", ablate_git_commit()},

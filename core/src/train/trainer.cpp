@@ -3,10 +3,12 @@
 // count: every random draw (initialisation, dropout, batches) comes from the run's seed.
 #include "ablate/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iostream>
 #include <numbers>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -168,6 +170,14 @@ nlohmann::json data_of(const PreparedData& data) {
 
 }  // namespace
 
+double scheduled_lr_at(double progress, double warmup_fraction, double peak, double min_fraction) {
+  progress = std::clamp(progress, 0.0, 1.0);
+  if (progress < warmup_fraction) return peak * std::max(progress / warmup_fraction, 1e-3);
+  const double decay = warmup_fraction < 1.0 ? (progress - warmup_fraction) / (1.0 - warmup_fraction) : 1.0;
+  const double floor = peak * min_fraction;
+  return floor + (peak - floor) * 0.5 * (1.0 + std::cos(std::numbers::pi * decay));
+}
+
 double scheduled_lr(std::int64_t step, std::int64_t total_steps, std::int64_t warmup_steps, double peak,
                     double min_fraction) {
   if (step < warmup_steps) return peak * static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
@@ -194,6 +204,12 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   const double grad_clip = train.at("grad_clip").get<double>();
   const auto warmup_steps =
       static_cast<std::int64_t>(std::round(train.at("warmup_fraction").get<double>() * static_cast<double>(steps)));
+  // A wall-clock budget (sweep budget kind "seconds"): train.steps is only the cap, the run stops
+  // after that much training time, and the learning-rate schedule follows elapsed time.
+  std::optional<double> time_budget;
+  if (auto b = train.find("budget"); b != train.end() && b->at("kind") == "seconds")
+    time_budget = b->at("value").get<double>();
+  const double warmup_fraction = train.at("warmup_fraction").get<double>();
   const std::int64_t T = run.config.at("data").at("seq_len").get<std::int64_t>();
   if (data.train.size() < static_cast<std::size_t>(T) + 2)
     throw Error(fmt::format("the training split has {} tokens, fewer than seq_len + 2 = {}", data.train.size(), T + 2),
@@ -282,9 +298,11 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   record(0, scheduled_lr(0, steps, warmup_steps, peak_lr, min_lr_fraction));
   std::string status = "done";
   std::int64_t step = 0;
+  std::string stopped_by = "steps";
   for (; step < steps; ++step) {
     const auto step_start = Clock::now();
-    const double lr = scheduled_lr(step, steps, warmup_steps, peak_lr, min_lr_fraction);
+    const double lr = time_budget ? scheduled_lr_at(train_seconds / *time_budget, warmup_fraction, peak_lr, min_lr_fraction)
+                                  : scheduled_lr(step, steps, warmup_steps, peak_lr, min_lr_fraction);
     for (auto& group : adamw.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
     model->zero_grad();
@@ -316,16 +334,22 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
     recent_loss_sum += step_loss;
     ++recent_loss_count;
     const std::int64_t done = step + 1;
-    if (done % log_every == 0 || done == steps) {
+    const bool out_of_time = time_budget && train_seconds >= *time_budget;
+    if (out_of_time) stopped_by = "seconds";
+    if (done % log_every == 0 || done == steps || out_of_time) {
       const double tok_s = static_cast<double>(done * tokens_per_step) / std::max(1e-9, train_seconds);
       const double eta = train_seconds / static_cast<double>(done) * static_cast<double>(steps - done);
       print(fmt::format("[{}] step {}/{} loss {:.4f} lr {:.2e} {:.0f} tok/s, {} left", settings.label, done, steps,
                         step_loss, lr, tok_s, format_duration(eta)));
     }
-    if (done % eval_every == 0 || done == steps) {
+    if (done % eval_every == 0 || done == steps || out_of_time) {
       record(done, lr);
       print(fmt::format("[{}] eval at step {}: val loss {:.4f}, accuracy {:.2f}%", settings.label, done,
                         last_eval.loss, 100.0 * last_eval.accuracy));
+    }
+    if (out_of_time) {
+      ++step;
+      break;
     }
   }
 
@@ -334,7 +358,11 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   const std::int64_t tokens = step * tokens_per_step;
   summary["status"] = status;
   summary["steps"] = step;
+  summary["stopped_by"] = status == "diverged" ? "divergence" : stopped_by;
+  summary["budget"] = train.contains("budget") ? train.at("budget") : nlohmann::json{{"kind", "steps"}, {"value", steps}};
   summary["tokens"] = tokens;
+  // Forward + backward ≈ 3 forward passes (the same rule as a FLOP budget, sweep_budget.h).
+  summary["train_flops"] = 3.0 * plan.total.flops_per_token * static_cast<double>(tokens);
   summary["train_seconds"] = train_seconds;
   summary["eval_seconds"] = eval_seconds;
   summary["tokens_per_second"] = static_cast<double>(tokens) / std::max(1e-9, train_seconds);
