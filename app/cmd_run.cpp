@@ -17,10 +17,18 @@ struct RunOptions {
 void run_run(const RunOptions& options, const GlobalOptions& global) {
   const auto registry = load_plugins(global);
   const Sweep sweep = load_sweep(options.sweep_file, *registry);
-  std::cout << fmt::format("sweep '{}': {} runs ({} arms x {} seeds{})", sweep.name, sweep.runs.size(),
-                           sweep.arms.size(), sweep.seeds.size(),
-                           sweep.runs.size() > sweep.arms.size() * sweep.seeds.size() ? " x grid" : "")
-            << std::endl;
+  if (sweep.tune)
+    std::cout << fmt::format("sweep '{}': {} tuning runs, then {} replication runs ({} arms x {} seeds, each arm at "
+                             "its tuned point)",
+                             sweep.name, sweep.tune_runs.size(), sweep.tune_runs.size() / sweep.tune->points /
+                                 sweep.tune->seeds.size() * sweep.seeds.size(),
+                             sweep.arms.size(), sweep.seeds.size())
+              << std::endl;
+  else
+    std::cout << fmt::format("sweep '{}': {} runs ({} arms x {} seeds{})", sweep.name, sweep.runs.size(),
+                             sweep.arms.size(), sweep.seeds.size(),
+                             sweep.runs.size() > sweep.arms.size() * sweep.seeds.size() ? " x grid" : "")
+              << std::endl;
   const SweepRunResult result = run_sweep(sweep, *registry, options.runner);
   std::cout << fmt::format("trained {}, skipped {} (already done), failed {}, diverged {}", result.trained,
                            result.skipped, result.failed, result.diverged)

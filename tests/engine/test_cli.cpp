@@ -214,3 +214,61 @@ TEST_CASE("report rebuilds report.md, results.csv and results.json from the run 
   CHECK(results.at("provenance").at("sweep_started").get<std::string>().size() == 20);  // 2026-11-23T10:00:00Z
   CHECK(results.at("runs").size() == 4);
 }
+
+TEST_CASE("a sweep with a tune stage and a FLOP budget tunes each arm, then compares at equal FLOPs", "[cli][slow]") {
+  const auto out = std::filesystem::temp_directory_path() / "ablate_test_cli_tune";
+  std::filesystem::remove_all(out);
+  const std::string sweep = std::string(ABLATE_SOURCE_DIR) + "/sweeps/tuned_equal_flops_cpu.yaml";
+  const Output trained =
+      run_ablate("run " + sweep + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string());
+  INFO(trained.text);
+  REQUIRE(trained.status == 0);
+  const auto dir = out / "tuned_equal_flops_cpu";
+  std::ifstream tune_in(dir / "tune.json");
+  const auto tune = nlohmann::json::parse(tune_in);
+  REQUIRE(tune.at("groups").size() == 2);
+  for (const auto& group : tune["groups"]) {
+    CAPTURE(group.dump());
+    REQUIRE(group.at("chosen").is_number());
+    // lr 1e-4 is far behind at the rung (30% of the steps): successive halving stops it.
+    const auto& slow = group["points"][2];
+    CHECK(slow["values"]["train.optimizer.lr"] == 1.0e-4);
+    CHECK(slow["runs"][0]["status"] == "stopped");
+    CHECK(group["chosen"] != 2);
+  }
+  // Replication runs: the chosen learning rate, the final split, the FLOP budget.
+  std::ifstream sweep_in(dir / "sweep.json");
+  const auto meta = nlohmann::json::parse(sweep_in);
+  REQUIRE(meta.at("runs").size() == 6);
+  CHECK(meta.at("tune_runs").size() == 6);
+  std::map<std::string, std::int64_t> steps;
+  for (const auto& run : meta["runs"]) {
+    std::ifstream s(dir / "runs" / run["id"].get<std::string>() / "summary.json");
+    const auto summary = nlohmann::json::parse(s);
+    std::ifstream c(dir / "runs" / run["id"].get<std::string>() / "config.json");
+    const auto config = nlohmann::json::parse(c);
+    const auto& group = tune["groups"][run["arm"] == "narrow" ? 0 : 1];
+    CHECK(config["train"]["optimizer"]["lr"] == group["points"][group["chosen"].get<std::size_t>()]["values"]["train.optimizer.lr"]);
+    CHECK(config["train"]["eval_split"] == "final");
+    CHECK(summary.at("status") == "done");
+    CHECK(summary.at("stopped_by") == "flops");
+    // Within half a step of the budget: steps = round(budget / FLOPs per step).
+    const double per_step = 3.0 * summary.at("flops_per_token").get<double>() * 4 * 32;
+    CHECK(std::abs(summary.at("train_flops").get<double>() - 2.0e9) <= per_step / 2 + 1);
+    steps[run["arm"].get<std::string>()] = summary.at("steps").get<std::int64_t>();
+  }
+  CHECK(steps["narrow"] > 2 * steps["wide"]);  // the wider model trains fewer steps for the same FLOPs
+  std::ifstream report_in(dir / "report.md");
+  const std::string report((std::istreambuf_iterator<char>(report_in)), {});
+  CHECK_THAT(report, Catch::Contains("**Comparison at equal training FLOPs: 2e+09 training FLOPs per run.**"));
+  CHECK_THAT(report, Catch::Contains("## Tuning"));
+  CHECK_THAT(report, Catch::Contains("**chosen:** train.optimizer.lr = "));
+  CHECK_THAT(report, Catch::Contains("successive halving at rung 1"));
+  CHECK(std::filesystem::exists(dir / "report_tuning.png"));
+  CHECK(std::filesystem::exists(dir / "report_loss_vs_flops.png"));
+
+  // Running again trains nothing: tuning and replication runs are all done (or stopped).
+  const Output again =
+      run_ablate("run " + sweep + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string());
+  CHECK_THAT(again.text, Catch::Contains("trained 0, skipped 12"));
+}

@@ -32,8 +32,9 @@ const PluginRegistry& plugins() {
   return *registry;
 }
 
-Sweep parse(const std::string& yaml, const std::string& file = "/sweeps/test.yaml") {
-  return parse_sweep(yaml, file, plugins());
+Sweep parse(const std::string& yaml, const std::string& file = "/sweeps/test.yaml",
+            const ablate::TuneChoices* choices = nullptr) {
+  return parse_sweep(yaml, file, plugins(), choices);
 }
 
 struct Failure {
@@ -281,6 +282,49 @@ TEST_CASE("a budget of tokens or FLOPs becomes each arm's train.steps; seconds k
   CHECK_FALSE(steps.runs[0].config["train"].contains("budget"));
 }
 
+TEST_CASE("a tune stage expands tuning runs per arm; choices make the replication runs", "[sweep][tune]") {
+  const std::string yaml = kModel + R"(seeds: [0, 1, 2]
+arms: {a: {}, b: {model.d_model: 32}}
+tune:
+  axes: {train.optimizer.lr: [1e-3, 3e-3]}
+  seeds: [7]
+  halving: {rungs: [0.25], keep: 0.5}
+)";
+  const Sweep pending = parse(yaml);
+  REQUIRE(pending.tune.has_value());
+  CHECK(pending.tune->points == 2);
+  CHECK(pending.tune->seeds == std::vector<std::int64_t>{7});
+  CHECK(pending.tune->rungs == std::vector<double>{0.25});
+  CHECK(pending.replication_pending);
+  CHECK(pending.runs.empty());
+  REQUIRE(pending.tune_runs.size() == 4);  // 2 arms × 2 points × 1 tuning seed
+  CHECK(pending.tune_runs[0].arm == "a");
+  CHECK(pending.tune_runs[1].tune_index == 1);
+  CHECK(pending.tune_runs[1].tune_point == json{{"train.optimizer.lr", 3e-3}});
+  CHECK(pending.tune_runs[1].config["train"]["optimizer"]["lr"] == 3e-3);
+  CHECK(pending.tune_runs[1].config["train"]["eval_split"] == "tuning");
+  CHECK(pending.tune_runs[1].seed == 7);
+
+  ablate::TuneChoices choices;
+  choices[ablate::tune_group_key("a", {})] = 1;
+  choices[ablate::tune_group_key("b", {})] = 0;
+  const Sweep replication = parse(yaml, "/sweeps/test.yaml", &choices);
+  CHECK_FALSE(replication.replication_pending);
+  CHECK(replication.tune_runs.size() == 4);
+  REQUIRE(replication.runs.size() == 6);  // 2 arms × 3 seeds, each at its chosen point
+  CHECK(replication.runs[0].config["train"]["optimizer"]["lr"] == 3e-3);
+  CHECK(replication.runs[3].config["train"]["optimizer"]["lr"] == 1e-3);
+  CHECK(replication.runs[0].config["train"]["eval_split"] == "final");
+  CHECK(replication.runs[0].tune_point == json{{"train.optimizer.lr", 3e-3}});
+  // The replication run differs from its tuning run only in the evaluation split and seed.
+  json a = replication.runs[0].config, b = pending.tune_runs[1].config;
+  a["train"].erase("eval_split"), b["train"].erase("eval_split"), a.erase("seed"), b.erase("seed");
+  CHECK(a == b);
+  // An arm without a choice (all its tuning runs failed) gets no replication runs.
+  choices.erase(ablate::tune_group_key("b", {}));
+  CHECK(parse(yaml, "/sweeps/test.yaml", &choices).runs.size() == 3);
+}
+
 TEST_CASE("an id changes when any value of the configuration changes", "[sweep]") {
   const std::string base_id = parse(kModel).runs[0].id;
   const auto change = GENERATE(as<std::string>{}, "arms: {a: {model.d_model: 128}}", "arms: {a: {data.seq_len: 64}}",
@@ -438,8 +482,7 @@ TEST_CASE("every kind of sweep error names its line and column and what was expe
               "'first_dense_layers' is 1 but 'dense_ffn' is not set"},
           Row{"missing model", "name: x\nseeds: [0]\n", 1, 1, "missing required key 'model'"},
           Row{"empty file", "", 1, 1, "missing required key 'model'"},
-          Row{"tune is reserved", kModel + "tune: {axes: {}}\n", 6, 1,
-              "'tune' is not supported by this version of ablate yet"},
+          Row{"tune with empty axes", kModel + "tune: {axes: {}}\n", 6, 14, "'tune.axes' must name at least one path"},
           Row{"budget of an unknown kind", kModel + "budget: {kind: flop, value: 1e9}\n", 6, 16,
               "'budget.kind' must be one of steps|tokens|flops|seconds, got 'flop'"},
           Row{"budget without a value", kModel + "budget: {kind: tokens}\n", 6, 9,
@@ -455,6 +498,16 @@ TEST_CASE("every kind of sweep error names its line and column and what was expe
               "'report.target_loss' must be a positive number (nats per token), got 'low'"},
           Row{"unknown report key", kModel + "report:\n  target: 3.0\n", 7, 3,
               "unknown key 'report.target' (known keys: target_loss)"},
+          Row{"tune without axes", kModel + "tune: {seeds: [1]}\n", 6, 7, "'tune' needs 'axes'"},
+          Row{"tune with an unknown key", kModel + "tune: {axes: {train.steps: [1, 2]}, seed: [1]}\n", 6, 37,
+              "unknown key 'tune.seed' (known keys: axes, seeds, metric, halving)"},
+          Row{"tune axis that is also a grid axis",
+              kModel + "grid: {train.optimizer.lr: [1e-3]}\ntune: {axes: {train.optimizer.lr: [1e-3]}}\n", 7, 15,
+              "'train.optimizer.lr' is both a grid axis and a tune axis"},
+          Row{"tune metric unknown", kModel + "tune: {axes: {train.steps: [1]}, metric: loss}\n", 6, 42,
+              "'tune.metric' must be val_loss or val_accuracy, got 'loss'"},
+          Row{"halving rungs not increasing", kModel + "tune: {axes: {train.steps: [1]}, halving: {rungs: [0.5, 0.25]}}\n",
+              6, 57, "a rung must be a fraction of train.steps in (0, 1), increasing, got '0.25'"},
           Row{"seeds listed twice", kModel + "seeds: [0, 1, 0]\n", 6, 15, "seed 0 is listed twice"},
           Row{"seed not an integer", kModel + "seeds: [0, one]\n", 6, 12, "a seed must be an integer, got 'one'"},
           Row{"baseline that is no arm", "baseline: c\n" + kModel + "arms: {a: {}, b: {model.d_model: 32}}\n", 1, 11,

@@ -37,6 +37,10 @@ struct RunSpec {
   nlohmann::json config;    // resolved configuration, see above
   /// dotted path ("model.attention.n_heads") → where that value was written, for later errors
   std::map<std::string, SourceLocation> locations;
+  /// Sweeps with a tune stage: the tuned values (dotted path → value) of this run — the point
+  /// searched (tuning runs) or the point chosen for its arm (replication runs); empty otherwise.
+  nlohmann::json tune_point = nlohmann::json::object();
+  std::size_t tune_index = 0;  // index of tune_point in the tune grid
 
   /// Where a dotted path (or its nearest written ancestor) came from.
   SourceLocation location_of(const std::string& dotted_path) const;
@@ -49,6 +53,23 @@ struct Budget {
   SourceLocation where;        // the budget map in the sweep file
 };
 
+/// `tune:`: axes searched for every arm (and grid point) before the replication runs, selected on a
+/// tuning split that the final comparison never sees (sweep-format.md, "Tune").
+struct TuneSpec {
+  std::vector<std::string> paths;     // the tuned dotted paths, in file order
+  std::vector<std::int64_t> seeds;    // tuning seeds (default: the sweep's first seed)
+  std::string metric = "val_loss";    // val_loss (lower is better) | val_accuracy (higher is better)
+  std::vector<double> rungs;          // successive halving: fractions of train.steps; empty = off
+  double keep = 0.5;                  // fraction of the points seen at a rung that go on
+  std::size_t points = 0;             // size of the tune grid
+};
+
+/// The chosen tune point (index into the tune grid) of each arm and grid point: tune_group_key → index.
+using TuneChoices = std::map<std::string, std::size_t>;
+
+/// The key of one arm at one grid point in TuneChoices.
+std::string tune_group_key(const std::string& arm, const std::map<std::string, nlohmann::json>& grid_point);
+
 struct Sweep {
   std::filesystem::path file;
   std::string name;                // `name:`, default: the file's stem
@@ -58,13 +79,22 @@ struct Sweep {
   std::vector<RunSpec> runs;       // arms × grid × seeds, in that nesting order
   std::optional<double> target_loss;  // `report.target_loss`: the fair comparisons' target
   std::optional<Budget> budget;       // `budget:`; already applied to every run's train.steps
+  std::optional<TuneSpec> tune;       // `tune:`
+  /// Tuning runs: arms × grid × tune points × tune seeds (evaluated on the tuning split).
+  std::vector<RunSpec> tune_runs;
+  /// True when the sweep has a tune stage but was expanded without choices: `runs` is empty until
+  /// the tuning runs are done and the sweep is expanded again with their choices.
+  bool replication_pending = false;
+  std::string text;                   // the sweep file as given
 };
 
-/// Reads, validates and expands a sweep file. Throws ablate::Error with file:line:column.
-Sweep load_sweep(const std::filesystem::path& file, const PluginRegistry& registry);
+/// Reads, validates and expands a sweep file. Throws ablate::Error with file:line:column. With a
+/// tune stage, `choices` (from the tuning runs) makes the replication runs; without, they are pending.
+Sweep load_sweep(const std::filesystem::path& file, const PluginRegistry& registry,
+                 const TuneChoices* choices = nullptr);
 /// Same, from text (tests); `file` only names it in errors.
 Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& file,
-                  const PluginRegistry& registry);
+                  const PluginRegistry& registry, const TuneChoices* choices = nullptr);
 
 /// The run id of a resolved configuration.
 std::string run_id(const nlohmann::json& config);

@@ -23,10 +23,15 @@ struct TrainSettings {
   std::filesystem::path run_dir;        // runs/<id>/
   std::string label;                    // progress prefix, e.g. "run 2/4 swiglu seed 1"
   std::function<void(const std::string&)> print;  // progress lines; stdout when empty
+  /// Called after every periodic evaluation before the last step with (step, val loss, val accuracy);
+  /// a non-empty answer stops the run there with status "stopped" and that reason (a tune stage's
+  /// successive halving). Empty function: never stop early.
+  std::function<std::string(std::int64_t, double, double)> after_eval;
 };
 
 /// Trains `run` and returns its summary (also written to run_dir/summary.json). A loss that
-/// becomes NaN or infinite stops the run with status "diverged". Other failures throw.
+/// becomes NaN or infinite stops the run with status "diverged"; settings.after_eval may stop it
+/// with status "stopped". Other failures throw.
 nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const PluginRegistry& registry,
                          const TrainSettings& settings);
 

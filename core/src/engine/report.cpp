@@ -181,6 +181,10 @@ SweepRecord load_sweep_dir(const fs::path& sweep_dir) {
     throw Error(fmt::format("{} is not valid JSON: {}", sweep_file.string(), e.what()));
   }
   sweep.meta = meta;
+  if (auto b = meta.find("budget"); b != meta.end() && b->is_object()) sweep.budget = *b;
+  if (fs::exists(sweep_dir / "tune.json")) {
+    if (auto t = read_json(sweep_dir / "tune.json", sweep.warnings); t && t->is_object()) sweep.tuning = *t;
+  }
   if (auto r = meta.find("report"); r != meta.end() && r->is_object())
     if (auto t = r->find("target_loss"); t != r->end() && t->is_number()) sweep.target_loss = t->get<double>();
   sweep.name = meta.value("name", sweep_dir.filename().string());
@@ -386,10 +390,12 @@ std::filesystem::path write_report(const std::filesystem::path& sweep_dir) {
   for (const auto& w : sweep.warnings) md << "- **Unreadable file:** " << md_escape(w) << "\n";
   if (!flags.empty() || !sweep.warnings.empty()) md << "\n";
 
+  md << budget_section(sweep);
   md << arm_tables(sweep);
   md << comparison_table(sweep);
   md << accuracy_comparison_table(sweep);
   md << fair_section(sweep);
+  md << tuning_section(sweep);
   md << expert_load_table(sweep);
 
   md << "## Plots\n\n";

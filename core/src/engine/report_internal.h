@@ -80,6 +80,8 @@ struct SweepRecord {
   std::vector<std::string> warnings;    // unreadable files and the like
   std::optional<double> target_loss;    // sweep.json's report.target_loss, when set
   nlohmann::json meta;                  // sweep.json as read (provenance: started, git commit...)
+  nlohmann::json budget;                // sweep.json's budget {"kind", "value"}, or null (equal steps)
+  nlohmann::json tuning;                // tune.json (tune.h), or null without a tune stage
 };
 
 SweepRecord load_sweep_dir(const std::filesystem::path& sweep_dir);
@@ -122,6 +124,16 @@ struct FairComparison {
 };
 std::vector<FairComparison> fair_comparisons(const SweepRecord& sweep);
 std::string fair_section(const SweepRecord& sweep);
+
+// ---- budgets and the tune stage (report_tune.cpp) -------------------------------------------
+/// "steps" (no budget given), "tokens", "flops" or "seconds".
+std::string budget_kind(const SweepRecord& sweep);
+/// " — equal training FLOPs (2e+13 per run)" for figure titles; "" with no budget.
+std::string budget_title(const SweepRecord& sweep);
+/// The report's budget paragraph: what every run got and what stopped each run.
+std::string budget_section(const SweepRecord& sweep);
+/// The tune stage: rule, every point's tuning result, stopped points and each arm's choice ("" without).
+std::string tuning_section(const SweepRecord& sweep);
 
 // ---- results.json (report_json.cpp) ----------------------------------------------------------
 /// Every number of the report as JSON: provenance, per-group summaries, comparisons, fair

@@ -114,7 +114,7 @@ json results_json(const SweepRecord& sweep) {
 
   static const char* const kRunNumbers[] = {"val_loss",       "val_accuracy",    "val_perplexity", "train_loss",
                                             "params_total",   "params_active",   "flops_per_token", "train_seconds",
-                                            "eval_seconds",   "tokens",          "tokens_per_second",
+                                            "eval_seconds",   "tokens",          "tokens_per_second", "train_flops",
                                             "peak_memory_bytes", "steps"};
   json runs = json::array();
   for (const auto& r : sweep.runs) {
@@ -139,6 +139,8 @@ json results_json(const SweepRecord& sweep) {
           {"val_loss_comparisons", loss},
           {"val_accuracy_comparisons", accuracy},
           {"fair_comparisons", fair},
+          {"budget", sweep.budget},
+          {"tuning", sweep.tuning},
           {"runs", runs},
           {"warnings", sweep.warnings}};
 }

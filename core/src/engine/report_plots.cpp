@@ -99,12 +99,28 @@ std::string render(const fs::path& dir, const Spec& spec) {
   return fmt::format("gnuplot wrote no image ({})", text.empty() ? "no message" : text);
 }
 
+/// What a loss curve is plotted against.
+enum class Axis { seconds, tokens, flops };
+
+/// x of one evaluation: training seconds, tokens, or training FLOPs (tokens · 3 · forward FLOPs
+/// per token of the run's model, the rule of a FLOP budget); nullopt when the run lacks its FLOPs.
+std::optional<double> x_of(const RunRecord& run, const EvalPoint& p, Axis axis) {
+  switch (axis) {
+    case Axis::seconds: return p.seconds;
+    case Axis::tokens: return p.tokens;
+    case Axis::flops:
+      if (auto f = run.number("flops_per_token")) return p.tokens * 3.0 * *f;
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 /// Mean curve of a group: per evaluation index, (x = mean of `x_of`, mean, min, max of val loss).
-std::vector<Row4> mean_curve(const Group& g, bool by_tokens) {
+std::vector<Row4> mean_curve(const Group& g, Axis axis) {
   std::map<std::size_t, std::vector<std::pair<double, double>>> at;  // index → (x, loss) over seeds
   for (const auto* run : g.done)
     for (std::size_t i = 0; i < run->curve.size(); ++i)
-      at[i].push_back({by_tokens ? run->curve[i].tokens : run->curve[i].seconds, run->curve[i].val_loss});
+      if (auto x = x_of(*run, run->curve[i], axis)) at[i].push_back({*x, run->curve[i].val_loss});
   std::vector<Row4> rows;
   for (const auto& [i, points] : at) {
     double x = 0.0, sum = 0.0, lo = points.front().second, hi = lo;
@@ -120,14 +136,16 @@ std::vector<Row4> mean_curve(const Group& g, bool by_tokens) {
   return rows;
 }
 
-Spec loss_curves(const SweepRecord& sweep, bool by_tokens) {
+Spec loss_curves(const SweepRecord& sweep, Axis axis) {
   Spec spec;
-  spec.stem = by_tokens ? "report_loss_vs_tokens" : "report_loss_vs_time";
-  spec.title = fmt::format("{}: validation loss against {} (line: mean over seeds, band: min–max)", sweep.name,
-                           by_tokens ? "tokens trained" : "training time");
+  const char* const stems[] = {"report_loss_vs_time", "report_loss_vs_tokens", "report_loss_vs_flops"};
+  const char* const names[] = {"training time", "tokens trained", "training FLOPs"};
+  spec.stem = stems[static_cast<int>(axis)];
+  spec.title = fmt::format("{}: validation loss against {} (line: mean over seeds, band: min–max){}", sweep.name,
+                           names[static_cast<int>(axis)], budget_title(sweep));
   double lo = INFINITY, hi = -INFINITY;
   for (std::size_t k = 0; k < sweep.groups.size(); ++k) {
-    const auto rows = mean_curve(sweep.groups[k], by_tokens);
+    const auto rows = mean_curve(sweep.groups[k], axis);
     if (rows.empty()) continue;
     for (const auto& r : rows) {
       lo = std::min(lo, std::get<2>(r));
@@ -141,11 +159,51 @@ Spec loss_curves(const SweepRecord& sweep, bool by_tokens) {
                                        quoted(fmt::format("{} (n = {})", sweep.groups[k].label, sweep.groups[k].done.size()))),
                            rows});
   }
+  const char* const xlabels[] = {"training time (s, evaluation excluded)", "tokens trained",
+                                 "training FLOPs (3 x forward FLOPs/token x tokens)"};
   spec.settings = fmt::format(
       "set xlabel {}\nset ylabel 'validation loss (nats/token){}'\nset grid\nset key top right box opaque\n{}",
-      quoted(by_tokens ? "tokens trained" : "training time (s, evaluation excluded)"),
-      hi / lo > 4.0 ? ", log scale" : "", hi / lo > 4.0 ? "set logscale y\n" : "");
-  if (by_tokens) spec.settings += "set format x '%.1s%c'\n";
+      quoted(xlabels[static_cast<int>(axis)]), hi / lo > 4.0 ? ", log scale" : "", hi / lo > 4.0 ? "set logscale y\n" : "");
+  if (axis != Axis::seconds) spec.settings += "set format x '%.1s%c'\n";
+  return spec;
+}
+
+/// Tune stage: the tuning metric of every tune point against the first tuned value, one line per
+/// arm (and grid point); the chosen point circled. Log x when the values are positive and span 10×.
+std::optional<Spec> tuning_curves(const SweepRecord& sweep) {
+  if (!sweep.tuning.is_object() || !sweep.tuning.contains("groups")) return std::nullopt;
+  const std::string path = sweep.tuning["paths"].empty() ? std::string("tuned value") : sweep.tuning["paths"][0].get<std::string>();
+  const std::string metric = sweep.tuning.value("metric", std::string("val_loss"));
+  Spec spec;
+  spec.stem = "report_tuning";
+  spec.title = fmt::format("{}: tuning — final {} on the tuning split against {} (circled: chosen)", sweep.name,
+                           metric, path);
+  double lo = INFINITY, hi = -INFINITY;
+  std::vector<Row4> chosen;
+  std::size_t k = 0;
+  for (const auto& group : sweep.tuning["groups"]) {
+    std::vector<Row4> rows;
+    for (const auto& point : group["points"]) {
+      const auto& values = point["values"];
+      if (!point["mean"].is_number() || !values.contains(path) || !values[path].is_number()) continue;
+      const double x = values[path].get<double>(), y = point["mean"].get<double>();
+      rows.push_back({x, y, 0.0, 0.0});
+      lo = std::min(lo, x);
+      hi = std::max(hi, x);
+      if (group["chosen"] == point["index"]) chosen.push_back({x, y, 0.0, 0.0});
+    }
+    const std::string label = group["arm"].get<std::string>() +
+                              (group["grid_point"].empty() ? std::string() : " @ " + grid_label(group["grid_point"]));
+    spec.series.push_back({fmt::format("'-' using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb {} title {}",
+                                       quoted(kColors[k++ % kColors.size()]), quoted(label)),
+                           rows});
+  }
+  spec.series.push_back({"'-' using 1:2 with points pt 6 ps 3 lw 2 lc rgb '#000000' title 'chosen'", chosen});
+  spec.settings = fmt::format("set xlabel {}\nset ylabel {}\nset grid\nset key top right box opaque\n{}",
+                              quoted(path + " (stopped points left out)"),
+                              quoted(metric == "val_accuracy" ? "final validation accuracy (tuning split)"
+                                                              : "final validation loss, nats/token (tuning split)"),
+                              lo > 0 && hi / lo >= 10.0 ? "set logscale x\n" : "");
   return spec;
 }
 
@@ -255,8 +313,10 @@ std::optional<Spec> expert_load(const SweepRecord& sweep, const Group& g) {
 
 std::vector<Figure> draw_plots(const SweepRecord& sweep) {
   std::vector<Spec> specs;
-  specs.push_back(loss_curves(sweep, false));
-  specs.push_back(loss_curves(sweep, true));
+  specs.push_back(loss_curves(sweep, Axis::seconds));
+  specs.push_back(loss_curves(sweep, Axis::tokens));
+  if (budget_kind(sweep) == "flops") specs.push_back(loss_curves(sweep, Axis::flops));
+  if (auto spec = tuning_curves(sweep)) specs.push_back(std::move(*spec));
   specs.push_back(final_loss(sweep));
   specs.push_back(bars(sweep, "tokens_per_second", 1.0, "report_throughput", "training throughput",
                        "throughput (tokens/s)"));

@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <optional>
+#include <tuple>
 #include <span>
 #include <sstream>
 
@@ -515,17 +517,18 @@ std::vector<Arm> parse_arms(const LocatedEntry* entry) {
   return arms;
 }
 
-std::vector<GridAxis> parse_grid(const LocatedEntry* entry) {
+/// `grid:` (or `tune.axes:`, named by `what`): dotted path → non-empty list of values.
+std::vector<GridAxis> parse_grid(const LocatedEntry* entry, const char* what = "grid") {
   std::vector<GridAxis> axes;
   if (entry == nullptr || entry->value.is_null()) return axes;
   if (!entry->value.is_map())
-    throw Error(fmt::format("'grid' must be a map of dotted path → list of values, got {}", entry->value.describe()),
-                "e.g. grid: {train.optimizer.lr: [1e-3, 3e-3]}", entry->value.where);
+    throw Error(fmt::format("'{}' must be a map of dotted path → list of values, got {}", what, entry->value.describe()),
+                fmt::format("e.g. {}: {{train.optimizer.lr: [1e-3, 3e-3]}}", what), entry->value.where);
   for (const auto& axis_entry : entry->value.entries) {
-    GridAxis axis{axis_entry.key, dotted_path(axis_entry, "grid"), axis_entry.key_where, {}};
+    GridAxis axis{axis_entry.key, dotted_path(axis_entry, what), axis_entry.key_where, {}};
     const LocatedNode& values = axis_entry.value;
     if (!values.is_sequence() || values.items.empty())
-      throw Error(fmt::format("grid '{}' must be a non-empty list of values, got {}", axis.path,
+      throw Error(fmt::format("{} '{}' must be a non-empty list of values, got {}", what, axis.path,
                               values.is_sequence() ? "an empty list" : values.describe()),
                   fmt::format("e.g. {}: [a, b]", axis.path), values.where);
     axis.values = values.items;
@@ -549,6 +552,66 @@ std::vector<std::vector<std::size_t>> grid_points(const std::vector<GridAxis>& a
   return points;
 }
 
+
+/// `tune: {axes: {path: [values]}, seeds: [..], metric: val_loss|val_accuracy, halving: {rungs: [..], keep: f}}`.
+/// Returns the spec and its axes (parsed like grid axes).
+std::pair<TuneSpec, std::vector<GridAxis>> parse_tune(const LocatedEntry& entry, const std::vector<std::int64_t>& seeds) {
+  const LocatedNode& node = entry.value;
+  const char* example = "e.g. tune: {axes: {train.optimizer.lr: [3e-4, 1e-3, 3e-3]}, seeds: [100]}";
+  if (!node.is_map()) throw Error(fmt::format("'tune' must be a map, got {}", node.describe()), example, node.where);
+  const std::vector<std::string> known = {"axes", "seeds", "metric", "halving"};
+  for (const auto& e : node.entries)
+    if (std::find(known.begin(), known.end(), e.key) == known.end())
+      throw Error(fmt::format("unknown key 'tune.{}' (known keys: {})", e.key, join(known)), did_you_mean(e.key, known),
+                  e.key_where);
+  const LocatedEntry* axes_entry = node.find("axes");
+  if (axes_entry == nullptr) throw Error("'tune' needs 'axes': the values to search for every arm", example, node.where);
+  TuneSpec tune;
+  std::vector<GridAxis> axes = parse_grid(axes_entry, "tune.axes");
+  if (axes.empty()) throw Error("'tune.axes' must name at least one path", example, axes_entry->value.where);
+  for (const auto& axis : axes) tune.paths.push_back(axis.path);
+  std::vector<SourceLocation> where;
+  tune.seeds = node.find("seeds") ? parse_seeds(node.find("seeds"), where) : std::vector<std::int64_t>{seeds.front()};
+  if (const LocatedEntry* metric = node.find("metric")) {
+    tune.metric = scalar_text(metric->value, "tune.metric");
+    if (tune.metric != "val_loss" && tune.metric != "val_accuracy")
+      throw Error(fmt::format("'tune.metric' must be val_loss or val_accuracy, got '{}'", tune.metric),
+                  did_you_mean(tune.metric, {"val_loss", "val_accuracy"}), metric->value.where);
+  }
+  if (const LocatedEntry* halving = node.find("halving")) {
+    const LocatedNode& h = halving->value;
+    if (!h.is_map())
+      throw Error(fmt::format("'tune.halving' must be a map, got {}", h.describe()),
+                  "e.g. halving: {rungs: [0.25, 0.5], keep: 0.5}", h.where);
+    for (const auto& e : h.entries) {
+      if (e.key == "rungs") {
+        if (!e.value.is_sequence() || e.value.items.empty())
+          throw Error(fmt::format("'tune.halving.rungs' must be a non-empty list of fractions of train.steps, got {}",
+                                  e.value.describe()),
+                      "e.g. rungs: [0.25, 0.5]", e.value.where);
+        for (const auto& item : e.value.items) {
+          double f = 0.0;
+          if (!item.is_scalar() || item.quoted || !parse_yaml_number(item.text, f) || !(f > 0.0 && f < 1.0) ||
+              (!tune.rungs.empty() && f <= tune.rungs.back()))
+            throw Error(fmt::format("a rung must be a fraction of train.steps in (0, 1), increasing, got {}",
+                                    item.describe()),
+                        {}, item.where);
+          tune.rungs.push_back(f);
+        }
+      } else if (e.key == "keep") {
+        if (!e.value.is_scalar() || e.value.quoted || !parse_yaml_number(e.value.text, tune.keep) ||
+            !(tune.keep > 0.0 && tune.keep < 1.0))
+          throw Error(fmt::format("'tune.halving.keep' must be a fraction in (0, 1), got {}", e.value.describe()), {},
+                      e.value.where);
+      } else {
+        throw Error(fmt::format("unknown key 'tune.halving.{}' (known keys: rungs, keep)", e.key),
+                    did_you_mean(e.key, {"rungs", "keep"}), e.key_where);
+      }
+    }
+    if (tune.rungs.empty()) throw Error("'tune.halving' needs 'rungs'", "e.g. halving: {rungs: [0.25, 0.5]}", h.where);
+  }
+  return {tune, axes};
+}
 
 /// Checks across keys that the table cannot express, then every component's own cost function.
 void check_model(const json& config, const RunSpec& where, const PluginRegistry& registry, const std::string& context) {
@@ -604,7 +667,8 @@ SourceLocation RunSpec::location_of(const std::string& dotted_path) const {
   }
 }
 
-Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& file, const PluginRegistry& registry) {
+Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& file, const PluginRegistry& registry,
+                  const TuneChoices* choices) {
   const std::string file_name = file.string();
   LocatedNode root = parse_located_yaml(yaml_text, file_name);
   if (root.is_null()) {
@@ -619,9 +683,6 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
     if (std::find(top_keys.begin(), top_keys.end(), entry.key) == top_keys.end())
       throw Error(fmt::format("unknown key '{}' (known keys: {})", entry.key, join(top_keys)),
                   did_you_mean(entry.key, top_keys), entry.key_where);
-    if (entry.key == "tune")
-      throw Error(fmt::format("'{}' is not supported by this version of ablate yet", entry.key),
-                  "remove it, and tune each arm's learning rate with a grid", entry.key_where);
   }
   if (root.find("model") == nullptr)
     throw Error("missing required key 'model' (the model's sizes and components)",
@@ -629,6 +690,7 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
 
   Sweep sweep;
   sweep.file = file;
+  sweep.text = yaml_text;
   sweep.name = file.stem().string();
   if (const LocatedEntry* name = root.find("name")) {
     sweep.name = scalar_text(name->value, "name");
@@ -652,6 +714,17 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
                   did_you_mean(sweep.baseline, sweep.arms), baseline->value.where);
   }
   const std::vector<GridAxis> axes = parse_grid(root.find("grid"));
+  std::vector<GridAxis> tune_axes;
+  if (const LocatedEntry* tune = root.find("tune"); tune != nullptr && !tune->value.is_null()) {
+    std::tie(sweep.tune, tune_axes) = parse_tune(*tune, sweep.seeds);
+    for (const auto& t : tune_axes)
+      for (const auto& g : axes)
+        if (t.path == g.path)
+          throw Error(fmt::format("'{}' is both a grid axis and a tune axis", t.path),
+                      "a value is either compared (grid) or tuned per arm (tune), not both", t.key_where);
+    sweep.tune->points = grid_points(tune_axes).size();
+    sweep.replication_pending = choices == nullptr;
+  }
   // A budget of steps, tokens or FLOPs decides train.steps: an arm or axis that sets it would be ignored.
   if (sweep.budget && sweep.budget->kind != "seconds") {
     const auto refuse = [&](const std::string& path, const SourceLocation& where) {
@@ -663,6 +736,7 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
     for (const auto& arm : arms)
       for (const auto& o : arm.overrides) refuse(o.path, o.key_where);
     for (const auto& axis : axes) refuse(axis.path, axis.key_where);
+    for (const auto& axis : tune_axes) refuse(axis.path, axis.key_where);
   }
 
   // The base: the sections as written.
@@ -677,6 +751,49 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
     std::string arm, label;
   };
   std::map<std::string, Seen> seen;  // run id → where it first came from (duplicate runs are refused)
+  // The resolved configuration of one tree (arm overrides, grid and tune values applied); records
+  // where each value came from in spec.locations.
+  const auto resolve = [&](const LocatedNode& tree, RunSpec& spec) {
+    spec.locations.clear();
+    spec.locations[""] = {file_name, 0, 0};
+    Resolver resolver(registry, base_dir, spec.locations);
+    json config = json::object();
+    for (const auto& entry : tree.entries) {  // in file order, so the first error is the first reported
+      const SchemaField* section = sweep_schema::find_field(sweep_schema::host_sections(), entry.key);
+      spec.locations[entry.key] = entry.value.where;
+      config[entry.key] = resolver.section(entry.value, section->fields, entry.key);
+    }
+    for (const auto& section : sweep_schema::host_sections()) {
+      if (config.contains(section.name)) continue;
+      LocatedNode empty;
+      empty.type = LocatedNode::Type::map;
+      empty.where = root.where;
+      config[section.name] = resolver.section(empty, section.fields, section.name);
+    }
+    return config;
+  };
+  // One run per seed of a resolved configuration, appended to `out`. Equal runs are refused, at the
+  // arm's name when they come from different arms, else at `same_arm_origin` (the axis that made them).
+  const auto add_runs = [&](const json& config, const RunSpec& spec, const std::vector<std::int64_t>& seeds,
+                            const std::vector<SourceLocation>& where, const std::string& label,
+                            const SourceLocation& arm_origin, const SourceLocation& same_arm_origin,
+                            std::vector<RunSpec>& out) {
+    for (std::size_t s = 0; s < seeds.size(); ++s) {
+      RunSpec run = spec;
+      run.seed = seeds[s];
+      run.config = config;
+      run.config["seed"] = run.seed;
+      if (s < where.size() && where[s].line > 0) run.locations["seed"] = where[s];
+      run.id = run_id(run.config);
+      if (auto [it, inserted] = seen.emplace(run.id, Seen{spec.arm, label}); !inserted)
+        throw Error(fmt::format("{} is the same run as {} (id {}, seed {}): their resolved configurations are equal",
+                                label, it->second.label, run.id, run.seed),
+                    "drop one of them, or make them differ",
+                    it->second.arm != spec.arm ? arm_origin : same_arm_origin);
+      out.push_back(std::move(run));
+    }
+  };
+  const auto tune_points = grid_points(tune_axes);
   for (const Arm& arm : arms) {
     for (const auto& point : grid_points(axes)) {
       LocatedNode tree = base;
@@ -686,21 +803,7 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
 
       RunSpec spec;
       spec.arm = arm.name;
-      spec.locations[""] = {file_name, 0, 0};
-      Resolver resolver(registry, base_dir, spec.locations);
-      json config = json::object();
-      for (const auto& entry : tree.entries) {  // in file order, so the first error is the first reported
-        const SchemaField* section = sweep_schema::find_field(sweep_schema::host_sections(), entry.key);
-        spec.locations[entry.key] = entry.value.where;
-        config[entry.key] = resolver.section(entry.value, section->fields, entry.key);
-      }
-      for (const auto& section : sweep_schema::host_sections()) {
-        if (config.contains(section.name)) continue;
-        LocatedNode empty;
-        empty.type = LocatedNode::Type::map;
-        empty.where = root.where;
-        config[section.name] = resolver.section(empty, section.fields, section.name);
-      }
+      json config = resolve(tree, spec);
       std::string point_text;  // "train.optimizer.lr=0.001, model.n_layers=2"
       for (std::size_t a = 0; a < axes.size(); ++a) {
         const json::json_pointer ptr("/" + join(axes[a].segments, "/"));
@@ -712,35 +815,60 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
           fmt::format("arm '{}'{}{}", arm.name, point_text.empty() ? "" : " at ", point_text);
       // For errors whose location is in the base: which run they concern.
       const std::string context = arms.size() > 1 || !axes.empty() ? "in " + label : std::string();
+      const SourceLocation axis_origin = axes.empty() ? arm.key_where : axes.front().key_where;
       check_model(config, spec, registry, context);
       if (sweep.budget) sweep_budget::apply(*sweep.budget, config, registry, context, sweep.budget->where);
+      if (!sweep.tune) {
+        add_runs(config, spec, sweep.seeds, seed_where, label, arm.key_where, axis_origin, sweep.runs);
+        continue;
+      }
 
-      for (std::size_t s = 0; s < sweep.seeds.size(); ++s) {
-        RunSpec run = spec;
-        run.seed = sweep.seeds[s];
-        run.config = config;
-        run.config["seed"] = run.seed;
-        if (seed_where[s].line > 0) run.locations["seed"] = seed_where[s];
-        run.id = run_id(run.config);
-        if (auto [it, inserted] = seen.emplace(run.id, Seen{arm.name, label}); !inserted)
-          throw Error(fmt::format("{} is the same run as {} (id {}, seed {}): their resolved configurations are equal",
-                                  label, it->second.label, run.id, run.seed),
-                      "drop one of them, or make them differ",
-                      it->second.arm != arm.name || axes.empty() ? arm.key_where : axes.front().key_where);
-        sweep.runs.push_back(std::move(run));
+      // Tune stage: every tune point on the tuning split; the chosen one again, with the sweep's
+      // seeds, on the final split.
+      const auto chosen = choices ? choices->find(tune_group_key(arm.name, spec.grid_point)) : TuneChoices::const_iterator{};
+      for (std::size_t t = 0; t < tune_points.size(); ++t) {
+        LocatedNode tuned_tree = tree;
+        for (std::size_t a = 0; a < tune_axes.size(); ++a)
+          apply_override(tuned_tree, tune_axes[a].segments, tune_axes[a].key_where,
+                         tune_axes[a].values[tune_points[t][a]], tune_axes[a].path);
+        RunSpec tuned = spec;
+        json tuned_config = resolve(tuned_tree, tuned);
+        std::string tune_text;
+        for (std::size_t a = 0; a < tune_axes.size(); ++a) {
+          const json::json_pointer ptr("/" + join(tune_axes[a].segments, "/"));
+          tuned.tune_point[tune_axes[a].path] = tuned_config.at(ptr);
+          tune_text += fmt::format(", {}={}", tune_axes[a].path, tuned.tune_point[tune_axes[a].path].dump());
+        }
+        tuned.tune_index = t;
+        check_model(tuned_config, tuned, registry, context);
+        if (sweep.budget) sweep_budget::apply(*sweep.budget, tuned_config, registry, context, sweep.budget->where);
+        json tuning = tuned_config;
+        tuning["train"]["eval_split"] = "tuning";
+        add_runs(tuning, tuned, sweep.tune->seeds, {}, label + " tuning" + tune_text, arm.key_where,
+                 tune_axes.front().key_where, sweep.tune_runs);
+        if (choices && chosen != choices->end() && chosen->second == t) {
+          json final_config = tuned_config;
+          final_config["train"]["eval_split"] = "final";
+          add_runs(final_config, tuned, sweep.seeds, seed_where, label + tune_text, arm.key_where, axis_origin,
+                   sweep.runs);
+        }
       }
     }
   }
   return sweep;
 }
 
-Sweep load_sweep(const std::filesystem::path& file, const PluginRegistry& registry) {
+std::string tune_group_key(const std::string& arm, const std::map<std::string, nlohmann::json>& grid_point) {
+  return arm + "\n" + json(grid_point).dump();
+}
+
+Sweep load_sweep(const std::filesystem::path& file, const PluginRegistry& registry, const TuneChoices* choices) {
   std::ifstream in(file, std::ios::binary);
   if (!in)
     throw Error(fmt::format("cannot read sweep file {}", file.string()), "check the path", {file.string(), 0, 0});
   std::stringstream text;
   text << in.rdbuf();
-  return parse_sweep(text.str(), file, registry);
+  return parse_sweep(text.str(), file, registry, choices);
 }
 
 sdk::ComponentSpec component_spec(sdk::Kind kind, const nlohmann::json& component, const PluginRegistry& registry) {

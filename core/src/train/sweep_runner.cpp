@@ -4,6 +4,7 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -21,6 +22,7 @@
 #include "ablate/model_plan.h"
 #include "ablate/report.h"
 #include "ablate/trainer.h"
+#include "ablate/tune.h"
 
 namespace ablate {
 namespace {
@@ -48,11 +50,15 @@ std::string utc_now() {
 
 // sweep.json lists the runs; sweep.yaml is the sweep file as given (provenance for the report).
 void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
-  std::ifstream source(sweep.file, std::ios::binary);
-  if (source) write_file_atomic(dir / "sweep.yaml", std::string(std::istreambuf_iterator<char>(source), {}));
-  nlohmann::json runs = nlohmann::json::array();
-  for (const auto& run : sweep.runs)
-    runs.push_back({{"id", run.id}, {"arm", run.arm}, {"seed", run.seed}, {"grid_point", run.grid_point}});
+  write_file_atomic(dir / "sweep.yaml", sweep.text);
+  const auto list = [](const std::vector<RunSpec>& specs) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& run : specs) {
+      out.push_back({{"id", run.id}, {"arm", run.arm}, {"seed", run.seed}, {"grid_point", run.grid_point}});
+      if (!run.tune_point.empty()) out.back()["tune_point"] = run.tune_point;
+    }
+    return out;
+  };
   const nlohmann::json j = {{"name", sweep.name},
                             {"file", std::filesystem::absolute(sweep.file).string()},
                             {"baseline", sweep.baseline},
@@ -66,7 +72,9 @@ void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
                             {"started", utc_now()},
                             {"ablate_version", ablate_version()},
                             {"ablate_git_commit", ablate_git_commit()},
-                            {"runs", runs}};
+                            {"runs", list(sweep.runs)},
+                            {"tune_runs", list(sweep.tune_runs)},
+                            {"replication_pending", sweep.replication_pending}};
   write_file_atomic(dir / "sweep.json", j.dump(2));
 }
 
@@ -74,7 +82,11 @@ void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
 // and evaluation mode before any run trains.
 void prove_attention_causal(const Sweep& sweep, const PluginRegistry& registry, const c10::Device& device) {
   std::set<std::string> checked;
-  for (const auto& run : sweep.runs) {
+  std::vector<const RunSpec*> all;
+  for (const auto& run : sweep.runs) all.push_back(&run);
+  for (const auto& run : sweep.tune_runs) all.push_back(&run);
+  for (const RunSpec* run_ptr : all) {
+    const RunSpec& run = *run_ptr;
     const auto& model = run.config.at("model");
     const nlohmann::json key = {model.at("attention"), model.at("d_model"), model.at("rope"),
                                 run.config.at("data").at("seq_len")};
@@ -96,6 +108,59 @@ void prove_attention_causal(const Sweep& sweep, const PluginRegistry& registry, 
   }
 }
 
+/// Trains runs one after another into `runs_dir`/<id>, sharing prepared data between runs with the
+/// same data section; skips runs already done (or stopped by halving), isolates failures.
+struct RunQueue {
+  const PluginRegistry& registry;
+  c10::Device device;
+  std::filesystem::path cache_dir;
+  std::map<std::string, PreparedData> data_by_config;  // runs with the same data share it
+  SweepRunResult& result;
+
+  using AfterEval = std::function<std::string(std::int64_t, double, double)>;
+
+  void train(const std::vector<RunSpec>& runs, const std::filesystem::path& runs_dir, const std::string& what,
+             const std::function<AfterEval(const RunSpec&)>& after_eval_for) {
+    const std::size_t n = runs.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      const RunSpec& run = runs[i];
+      const auto run_dir = runs_dir / run.id;
+      std::string label = fmt::format("{}run {}/{} {} seed {}", what, i + 1, n, run.arm, run.seed);
+      if (!run.tune_point.empty()) label += " " + run.tune_point.dump();
+      if (const std::string status = status_of(run_dir); status == "done" || status == "stopped") {
+        print(fmt::format("[{}] {} already {}, skipped", label, run.id, status));
+        ++result.skipped;
+        continue;
+      }
+      std::filesystem::create_directories(run_dir);
+      write_file_atomic(run_dir / "config.yaml", config_to_yaml(run.config));
+      write_file_atomic(run_dir / "config.json", run.config.dump(2));
+      try {
+        const nlohmann::json& data_config = run.config.at("data");
+        auto it = data_by_config.find(data_config.dump());
+        if (it == data_by_config.end())
+          it = data_by_config
+                   .emplace(data_config.dump(),
+                            prepare_data(data_config, cache_dir, [](const std::string& s) { print("data: " + s); }))
+                   .first;
+        print(fmt::format("[{}] {} training on {}", label, run.id, device_description(device)));
+        TrainSettings settings{.device = device, .run_dir = run_dir, .label = label};
+        if (after_eval_for) settings.after_eval = after_eval_for(run);
+        const auto summary = train_run(run, it->second, registry, settings);
+        if (summary.at("status") == "diverged") ++result.diverged;
+        ++result.trained;
+      } catch (const std::exception& e) {
+        // One failing run must not end the sweep: record why and go on.
+        ++result.failed;
+        nlohmann::json summary = {{"id", run.id}, {"arm", run.arm}, {"seed", run.seed}, {"status", "failed"},
+                                  {"grid_point", run.grid_point}, {"error", e.what()}};
+        write_file_atomic(run_dir / "summary.json", summary.dump(2));
+        std::cerr << fmt::format("[{}] failed: {}", label, e.what()) << std::endl;
+      }
+    }
+  }
+};
+
 }  // namespace
 
 std::filesystem::path sweep_directory(const Sweep& sweep, const std::filesystem::path& out_dir) {
@@ -112,40 +177,28 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
   write_sweep_json(sweep, result.sweep_dir);
   prove_attention_causal(sweep, registry, device);
 
-  std::map<std::string, PreparedData> data_by_config;  // runs with the same data share it
-  const std::size_t n = sweep.runs.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    const RunSpec& run = sweep.runs[i];
-    const auto run_dir = result.sweep_dir / "runs" / run.id;
-    const std::string label = fmt::format("run {}/{} {} seed {}", i + 1, n, run.arm, run.seed);
-    if (status_of(run_dir) == "done") {
-      print(fmt::format("[{}] {} already done, skipped", label, run.id));
-      ++result.skipped;
-      continue;
-    }
-    std::filesystem::create_directories(run_dir);
-    write_file_atomic(run_dir / "config.yaml", config_to_yaml(run.config));
-    write_file_atomic(run_dir / "config.json", run.config.dump(2));
-    try {
-      const nlohmann::json& data_config = run.config.at("data");
-      auto it = data_by_config.find(data_config.dump());
-      if (it == data_by_config.end())
-        it = data_by_config
-                 .emplace(data_config.dump(),
-                          prepare_data(data_config, cache_dir, [](const std::string& s) { print("data: " + s); }))
-                 .first;
-      print(fmt::format("[{}] {} training on {}", label, run.id, device_description(device)));
-      const auto summary = train_run(run, it->second, registry, {.device = device, .run_dir = run_dir, .label = label});
-      if (summary.at("status") == "diverged") ++result.diverged;
-      ++result.trained;
-    } catch (const std::exception& e) {
-      // One failing run must not end the sweep: record why and go on.
-      ++result.failed;
-      nlohmann::json summary = {{"id", run.id}, {"arm", run.arm}, {"seed", run.seed}, {"status", "failed"},
-                                {"grid_point", run.grid_point}, {"error", e.what()}};
-      write_file_atomic(run_dir / "summary.json", summary.dump(2));
-      std::cerr << fmt::format("[{}] failed: {}", label, e.what()) << std::endl;
-    }
+  RunQueue queue{registry, device, cache_dir, {}, result};
+  if (sweep.tune) {
+    // Tune, then replicate: every arm's tuning runs first, then each arm at its chosen point.
+    print(fmt::format("tune stage: {} tuning runs ({} points x {} seed(s) per arm and grid point), selected on {}",
+                      sweep.tune_runs.size(), sweep.tune->points, sweep.tune->seeds.size(), sweep.tune->metric));
+    queue.train(sweep.tune_runs, result.sweep_dir / "tune", "tuning ", [&](const RunSpec& run) {
+      return [&sweep, &run, dir = result.sweep_dir](std::int64_t step, double loss, double accuracy) {
+        return halving_verdict(sweep, run, step, loss, accuracy, dir);
+      };
+    });
+    const TuneOutcome outcome = choose_tune_points(sweep, result.sweep_dir);
+    write_file_atomic(result.sweep_dir / "tune.json", outcome.table.dump(2));
+    const Sweep replication = parse_sweep(sweep.text, sweep.file, registry, &outcome.choices);
+    write_sweep_json(replication, result.sweep_dir);
+    for (const auto& group : outcome.table["groups"])
+      print(fmt::format("tune: arm '{}'{}: {}", group["arm"].get<std::string>(),
+                        group["grid_point"].empty() ? std::string() : " at " + group["grid_point"].dump(),
+                        group["chosen"].is_null() ? "no point chosen (" + group["reason"].get<std::string>() + ")"
+                                                  : "chose " + group["points"][group["chosen"].get<std::size_t>()]["values"].dump()));
+    queue.train(replication.runs, result.sweep_dir / "runs", "", {});
+  } else {
+    queue.train(sweep.runs, result.sweep_dir / "runs", "", {});
   }
   result.report = write_report(result.sweep_dir);
   return result;

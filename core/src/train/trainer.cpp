@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 #include <sstream>
+#include <utility>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -78,18 +79,36 @@ class TrainSampler {
   std::uniform_int_distribution<std::size_t> offset_;
 };
 
-// The validation set: the same non-overlapping windows from the start of the validation stream
+/// The tokens of the validation stream a run evaluates on, [begin, end). A sweep with a tune stage
+/// cuts the validation documents in two at the first end-of-text at or after the middle:
+/// "final" (the replication runs) is the first part, "tuning" (the tuning runs) the rest, so the
+/// point chosen by tuning is never judged on the documents that chose it. Otherwise: all of it.
+std::pair<std::size_t, std::size_t> evaluation_range(const PreparedData& data, const std::string& split) {
+  if (split == "validation") return {0, data.val.size()};
+  std::size_t cut = data.val.size() / 2;
+  while (cut < data.val.size() && data.val[cut] != data.eot_token) ++cut;
+  cut = std::min(cut + 1, data.val.size());  // the end-of-text belongs to the first part
+  return split == "final" ? std::pair{std::size_t{0}, cut} : std::pair{cut, data.val.size()};
+}
+
+// The validation set: the same non-overlapping windows from the start of the evaluation range
 // at every evaluation, so curves of different runs and steps are comparable.
-std::vector<Batch> validation_batches(const TokenStream& stream, std::int64_t T, std::int64_t batch_size,
-                                      std::int64_t n_batches, const c10::Device& device) {
-  const auto windows = static_cast<std::int64_t>((stream.size() - 1) / static_cast<std::size_t>(T));
-  if (windows < 1) throw Error(fmt::format("the validation split has fewer than seq_len + 1 = {} tokens", T + 1));
+std::vector<Batch> validation_batches(const TokenStream& stream, std::pair<std::size_t, std::size_t> range,
+                                      std::int64_t T, std::int64_t batch_size, std::int64_t n_batches,
+                                      const c10::Device& device) {
+  const auto [begin, end] = range;
+  const auto windows =
+      end > begin ? static_cast<std::int64_t>((end - begin - 1) / static_cast<std::size_t>(T)) : std::int64_t{0};
+  if (windows < 1)
+    throw Error(fmt::format("the validation split{} has {} tokens, fewer than seq_len + 1 = {}",
+                            begin > 0 || end < stream.size() ? " part used for evaluation" : "", end - begin, T + 1),
+                "use a larger corpus or val_fraction, or a shorter seq_len");
   std::vector<Batch> batches;
   std::int64_t next = 0;
   for (std::int64_t i = 0; i < n_batches && next < windows; ++i) {
     std::vector<std::size_t> offsets;
     for (std::int64_t b = 0; b < batch_size && next < windows; ++b, ++next)
-      offsets.push_back(static_cast<std::size_t>(next * T));
+      offsets.push_back(begin + static_cast<std::size_t>(next * T));
     batches.push_back(make_batch(stream, offsets, T, device));
   }
   return batches;
@@ -236,8 +255,9 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
     o.eps(optimizer.at("eps").get<double>());
   }
   TrainSampler sampler(data.train, T, static_cast<std::uint64_t>(run.seed) * 0x9E3779B97F4A7C15ULL + 1);
-  const auto val_batches = validation_batches(data.val, T, batch_size, train.at("eval_batches").get<std::int64_t>(),
-                                              settings.device);
+  const std::string eval_split = train.value("eval_split", std::string("validation"));
+  const auto val_batches = validation_batches(data.val, evaluation_range(data, eval_split), T, batch_size,
+                                              train.at("eval_batches").get<std::int64_t>(), settings.device);
   std::ostringstream tree;
   tree << *model;
 
@@ -257,7 +277,8 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
                             {"flops_per_token", plan.total.flops_per_token},
                             {"model_tree", tree.str()},
                             {"components", components_of(plan)},
-                            {"data", data_of(data)}};
+                            {"data", data_of(data)},
+                            {"eval_split", eval_split}};
   write_file_atomic(settings.run_dir / "summary.json", summary.dump(2));
 
   // -------------------------------------------------------------------------------------------
@@ -298,7 +319,9 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   record(0, scheduled_lr(0, steps, warmup_steps, peak_lr, min_lr_fraction));
   std::string status = "done";
   std::int64_t step = 0;
-  std::string stopped_by = "steps";
+  // What ends the run when it reaches train.steps: the budget those steps were derived from.
+  std::string stopped_by = train.contains("budget") ? train.at("budget").at("kind").get<std::string>() : "steps";
+  if (stopped_by == "seconds") stopped_by = "steps (the cap of a time budget)";
   for (; step < steps; ++step) {
     const auto step_start = Clock::now();
     const double lr = time_budget ? scheduled_lr_at(train_seconds / *time_budget, warmup_fraction, peak_lr, min_lr_fraction)
@@ -350,6 +373,17 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
     if (out_of_time) {
       ++step;
       break;
+    }
+    if (done % eval_every == 0 && done != steps && settings.after_eval) {
+      // Successive halving in a tune stage: the caller may stop a run that is far behind.
+      if (const std::string reason = settings.after_eval(done, last_eval.loss, last_eval.accuracy); !reason.empty()) {
+        status = "stopped";
+        stopped_by = "halving";
+        summary["stopped_reason"] = reason;
+        print(fmt::format("[{}] stopped at step {}: {}", settings.label, done, reason));
+        ++step;
+        break;
+      }
     }
   }
 
