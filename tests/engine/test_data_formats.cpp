@@ -546,6 +546,19 @@ TEST_CASE("ablate data prepare writes shards that ablate reads back as the same 
   INFO(sweep_shown);
   CHECK(rc3 == 0);
   CHECK_THAT(sweep_shown, Catch::Contains("decoded:") && Catch::Contains("vocabulary: 257 ids"));
+  // The sweep parser takes the pre-tokenized forms, with paths relative to the sweep file.
+  write(tmp.path / "reuse.yaml", "name: reuse\ndata: {corpus: {tokens: \"shards/*.bin\", format: llmc}, "
+                                 "tokenizer: {kind: pretokenized, vocab_size: 257, eot: 256}, seq_len: 16}\n"
+                                 "model: {attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 64}, "
+                                 "d_model: 32, n_layers: 1}\n");
+  const auto [rc5, reused] = shell(fmt::format("{} data inspect {} --json --cache {}", ABLATE_BINARY,
+                                               (tmp.path / "reuse.yaml").string(), (tmp.path / "cache3").string()));
+  INFO(reused);
+  REQUIRE(rc5 == 0);
+  const json r = json::parse(reused.substr(reused.find("\n{") + 1));  // after the progress lines
+  CHECK(r["train"]["tokens"] == original.train.size());
+  CHECK(r["val"]["tokens"] == original.val.size());
+  CHECK_THAT(r["split_rule"].get<std::string>(), Catch::Contains("by file"));
   const auto [rc4, bad] = shell(fmt::format("{} data inspect {}", ABLATE_BINARY, (tmp.path / "none_*.bin").string()));
   CHECK(rc4 == 2);
   CHECK_THAT(bad, Catch::Contains("no file matches"));

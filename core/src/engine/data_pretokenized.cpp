@@ -158,7 +158,7 @@ PreparedData prepare_pretokenized(const nlohmann::json& corpus_config, const Tok
     train_range = {0, n_train_files};
     val_range = {0, total_tokens(src.val)};
     out.split_rule = fmt::format(
-        "by file: {} validation file(s) (names containing 'val'), {} training file(s)",
+        "by file: {} validation file(s) (named *val*: 'val' a word of the name), {} training file(s)",
         src.val.size(), src.train.size());
     for (const auto& h : val_hashes) out.overlap_documents += train_hashes.count(h);
   } else {
