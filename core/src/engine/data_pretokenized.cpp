@@ -150,9 +150,8 @@ PreparedData prepare_pretokenized(const nlohmann::json& corpus_config, const Tok
   const bool separate = !src.val.empty();
   Range train_range, val_range;
   const std::int64_t n_train_files = total_tokens(src.train);
-  std::set<std::string> train_hashes;
-  std::vector<std::string> val_hashes;
-  for (const auto& f : src.train) train_hashes.insert(hash_file_tokens(f));
+  std::vector<std::string> train_hashes, val_hashes;  // each file hashed once: key and overlap
+  for (const auto& f : src.train) train_hashes.push_back(hash_file_tokens(f));
   for (const auto& f : src.val) val_hashes.push_back(hash_file_tokens(f));
   if (separate) {
     train_range = {0, n_train_files};
@@ -160,7 +159,8 @@ PreparedData prepare_pretokenized(const nlohmann::json& corpus_config, const Tok
     out.split_rule = fmt::format(
         "by file: {} validation file(s) (named *val*: 'val' a word of the name), {} training file(s)",
         src.val.size(), src.train.size());
-    for (const auto& h : val_hashes) out.overlap_documents += train_hashes.count(h);
+    const std::set<std::string> train_set(train_hashes.begin(), train_hashes.end());
+    for (const auto& h : val_hashes) out.overlap_documents += train_set.count(h);
   } else {
     const std::int64_t gap = seq_len;
     const std::int64_t n_val = std::max<std::int64_t>(
@@ -182,9 +182,10 @@ PreparedData prepare_pretokenized(const nlohmann::json& corpus_config, const Tok
 
   // Key: every token with its file boundaries and role, the split and the tokenizer.
   nlohmann::json files = nlohmann::json::array();
-  for (const auto* group : {&src.train, &src.val})
-    for (const auto& f : *group)
-      files.push_back({f.is_val, f.token_bytes, f.tokens, hash_file_tokens(f)});
+  for (std::size_t i = 0; i < src.train.size(); ++i)
+    files.push_back({false, src.train[i].token_bytes, src.train[i].tokens, train_hashes[i]});
+  for (std::size_t i = 0; i < src.val.size(); ++i)
+    files.push_back({true, src.val[i].token_bytes, src.val[i].tokens, val_hashes[i]});
   const std::string key = hex_hash(
       nlohmann::json{{"format", kCacheFormat},
                      {"source", "tokens"},
