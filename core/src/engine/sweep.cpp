@@ -340,10 +340,12 @@ class Resolver {
     out[key] = std::filesystem::absolute(file).lexically_normal().string();
   }
 
-  /// {kind: bpe, vocab_size: N} | {kind: byte}; `kind` defaults to bpe.
+  /// {kind: bpe, vocab_size: N} | {kind: byte} | {kind: sentencepiece, model: PATH} | {kind: pretokenized, ...};
+  /// `kind` defaults to bpe; a model PATH becomes absolute.
   json tokenizer(const LocatedNode& node, const std::string& path) {
     if (!node.is_map())
-      throw Error(fmt::format("'tokenizer' must be {{kind: bpe, vocab_size: N}} or {{kind: byte}}, got {}",
+      throw Error(fmt::format("'tokenizer' must be {{kind: bpe, vocab_size: N}}, {{kind: byte}}, "
+                              "{{kind: sentencepiece, model: PATH}} or {{kind: pretokenized, vocab_size: N}}, got {}",
                               node.describe()),
                   {}, node.where);
     std::string kind = "bpe";
