@@ -182,7 +182,7 @@ PreparedData prepare_pretokenized(const nlohmann::json& corpus_config, const Tok
 
 // ---- cache entries (data_prepare.cpp) -----------------------------------------------------------
 
-inline constexpr int kCacheFormat = 2;  // bump when the layout or any derivation step changes
+inline constexpr int kCacheFormat = 1;  // bump when the layout or any derivation step changes
 extern const char* const kCacheHint;
 
 /// An entry is usable when meta.json says it is complete for this key and the files agree with it.
