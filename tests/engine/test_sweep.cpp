@@ -513,11 +513,11 @@ TEST_CASE("every kind of sweep error names its line and column and what was expe
           Row{"baseline that is no arm", "baseline: c\n" + kModel + "arms: {a: {}, b: {model.d_model: 32}}\n", 1, 11,
               "baseline 'c' is not an arm (arms: a, b)"},
           Row{"tokenizer of an unknown kind", "data: {tokenizer: {kind: wordpiece}}\n" + kModel, 1, 26,
-              "'kind' must be one of bpe|byte, got 'wordpiece'"},
+              "'kind' must be one of bpe|byte|sentencepiece|pretokenized, got 'wordpiece'"},
           Row{"byte tokenizer with a vocabulary", "data: {tokenizer: {kind: byte, vocab_size: 100}}\n" + kModel, 1, 32,
               "unknown key 'vocab_size' in 'data.tokenizer' (known keys: kind)"},
           Row{"corpus that is no corpus", "data: {corpus: bible}\n" + kModel, 1, 16,
-              "'corpus' must be kjv, {text: PATH} or {jsonl: PATH, field: NAME}, got 'bible'"},
+              "'corpus' must be kjv, {text: PATH}, {jsonl: PATH, field: NAME} or {tokens: PATH-OR-GLOB}, got 'bible'"},
       }));
   CAPTURE(what, yaml);
   const Failure f = failure_of(yaml);

@@ -8,8 +8,13 @@
 //   corpus:       "kjv" (the King James Bible from Debian's bible-kjv, one document per chapter)
 //                 | {text: PATH}  (a .txt file = one document, or a directory of .txt files)
 //                 | {jsonl: PATH, field: NAME}  (one document per line)
+//                 (text and JSONL files may be gzip-compressed: FILE.gz)
+//                 | {tokens: PATH-OR-GLOB, format: auto|llmc|nanogpt}  (pre-tokenized: llm.c shards
+//                   or nanoGPT train.bin/val.bin; split by contiguous token ranges, see docs/data.md)
 //   tokenizer:    {kind: bpe, vocab_size: N}  (SentencePiece BPE trained on the training split)
 //                 | {kind: byte}  (256 bytes + end-of-text = 257)
+//                 | {kind: sentencepiece, model: PATH}  (an existing SentencePiece .model)
+//                 | {kind: pretokenized, vocab_size: N, eot: ID}  (tokens corpus only)
 //   seq_len:      T, tokens per training window
 //   val_fraction: fraction of documents (by characters) held out for validation
 //   split_seed:   seed of the document shuffle that assigns documents to splits
@@ -22,7 +27,9 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -60,13 +67,14 @@ struct PreparedData {
   TokenStream train;  // training documents, each followed by eot
   TokenStream val;    // validation documents, each followed by eot
   std::int64_t vocab_size = 0;   // tokenizer vocabulary, eot included
-  std::uint32_t eot_token = 0;
+  std::uint32_t eot_token = 0;  // 0xFFFFFFFF: none (pre-tokenized data without a stated eot)
   std::string corpus_description;     // e.g. "King James Bible (Debian bible-kjv), 1189 chapters"
   std::string tokenizer_description;  // e.g. "SentencePiece BPE, 2048 pieces, trained on the training split"
   std::string split_rule;             // e.g. "by document (chapter), 10% of characters to validation, seed 0"
   SplitStats train_stats, val_stats;
   std::int64_t overlap_documents = 0; // documents present in both splits (by content hash); must be 0
-  std::filesystem::path tokenizer_model;  // the .model file (bpe), empty for bytes
+  std::string tokenizer_kind;             // "byte", "bpe", "sentencepiece" or "pretokenized"
+  std::filesystem::path tokenizer_model;  // the .model file (bpe, sentencepiece), else empty
   std::filesystem::path cache_entry;      // <cache_dir>/<key>/: train.bin, val.bin, meta.json...
   bool from_cache = false;                // true when nothing was trained or tokenized this time
 };
@@ -82,6 +90,46 @@ PreparedData prepare_data(const nlohmann::json& data_config, const std::filesyst
 
 /// The vocabulary size a `data` section's tokenizer will have, without reading the corpus.
 std::int64_t tokenizer_vocab_size(const nlohmann::json& data_config);
+
+/// What one pre-tokenized file (llm.c shard or nanoGPT .bin) holds, from its header and a scan.
+struct TokenFileSummary {
+  std::filesystem::path file;
+  std::string format;         // "llmc" or "nanogpt"
+  std::int32_t magic = 0;     // llm.c header (0 for nanoGPT)
+  std::int32_t version = 0;
+  int token_bytes = 2;        // 2 (uint16) or 4 (uint32)
+  std::int64_t tokens = 0;
+  std::uint32_t min_token = 0, max_token = 0;
+  std::int64_t distinct_tokens = 0;
+};
+
+/// Opens, validates and scans one file; `format` is "auto", "llmc" or "nanogpt".
+/// Throws ablate::Error naming the file on a wrong magic or version or a truncated file.
+TokenFileSummary summarize_token_file(const std::filesystem::path& file,
+                                      const std::string& format = "auto");
+
+/// All tokens of one validated llm.c or nanoGPT file, widened to uint32.
+std::vector<std::uint32_t> read_token_file(const std::filesystem::path& file,
+                                           const std::string& format = "auto");
+
+/// Writes `tokens` as llm.c shards <out_dir>/<prefix>_NNNNNN.bin of at most `shard_tokens` tokens
+/// each: magic 20240520 with uint16 tokens when vocab_size <= 65536, else 20240801 with uint32.
+/// Returns the files written, in order.
+std::vector<std::filesystem::path> write_llmc_shards(const std::filesystem::path& out_dir,
+                                                     const std::string& prefix,
+                                                     const TokenStream& tokens,
+                                                     std::int64_t vocab_size,
+                                                     std::int64_t shard_tokens = 100'000'000);
+
+/// `tokens` as text with the data's tokenizer (bytes, BPE or SentencePiece; eot = line break);
+/// std::nullopt when the tokenizer cannot decode (pre-tokenized data without a model).
+std::optional<std::string> decode_tokens(const PreparedData& data,
+                                         const std::vector<std::uint32_t>& tokens);
+
+/// What a data source holds, as JSON: for a pre-tokenized source (a .bin file, a glob, a
+/// directory of .bin) each file's TokenFileSummary and totals; for text (.txt, .jsonl, .gz, a
+/// directory) documents, characters, bytes. Throws ablate::Error when it is neither.
+nlohmann::json inspect_data_source(const std::string& path_or_glob);
 
 /// `$ABLATE_CACHE`, else `$XDG_CACHE_HOME/ablate`, else `~/.cache/ablate`.
 std::filesystem::path default_cache_dir();

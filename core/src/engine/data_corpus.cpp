@@ -1,6 +1,7 @@
 // Reading a corpus into documents (data.h): the King James Bible from Debian's `bible` program
 // (one document per chapter, verse references removed), .txt files (one document per file) and
-// JSONL (one document per line). Also the small POSIX helpers shared by the data module: running
+// JSONL (one document per line), either also gzip-compressed (name ending in .gz, decompressed with
+// Boost.Iostreams). Also the small POSIX helpers shared by the data module: running
 // a child process and reading a file.
 //
 // Deliberate limits: whole files are read into memory; text must be UTF-8 (a few invalid bytes
@@ -8,6 +9,12 @@
 // binary); CRLF line ends become LF; documents that are empty or only whitespace are skipped.
 #include <fcntl.h>
 #include <fmt/format.h>
+
+#include <boost/iostreams/copy.hpp>
+#include <boost/iostreams/device/array.hpp>
+#include <boost/iostreams/device/back_inserter.hpp>
+#include <boost/iostreams/filter/gzip.hpp>
+#include <boost/iostreams/filtering_streambuf.hpp>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -103,6 +110,29 @@ std::string read_file(const fs::path& file) {
   if (in.bad()) throw Error(fmt::format("{}: read error", file.string()));
   return text;
 }
+
+namespace {
+
+bool is_gzip_name(const fs::path& file) { return file.extension() == ".gz"; }
+
+std::string read_maybe_gzip(const fs::path& file) {
+  std::string raw = read_file(file);
+  if (!is_gzip_name(file)) return raw;
+  namespace io = boost::iostreams;
+  std::string text;
+  try {
+    io::filtering_istreambuf in;
+    in.push(io::gzip_decompressor());
+    in.push(io::array_source(raw.data(), raw.size()));
+    io::copy(in, io::back_inserter(text));
+  } catch (const std::exception& e) {  // gzip_error (header, CRC, length) or zlib_error (data)
+    throw Error(fmt::format("{}: not a readable gzip file: {}", file.string(), e.what()),
+                "check the file with `gzip -t`; rename it if it is not compressed");
+  }
+  return text;
+}
+
+}  // namespace
 
 // ---- UTF-8 --------------------------------------------------------------------------------------
 
@@ -284,7 +314,10 @@ std::vector<fs::path> text_files_under(const fs::path& dir) {
   std::vector<fs::path> files;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->is_regular_file() && it->path().extension() == ".txt") files.push_back(it->path());
+    if (!it->is_regular_file()) continue;
+    const fs::path& p = it->path();
+    const bool gz = is_gzip_name(p);
+    if ((gz ? p.stem() : p).extension() == ".txt") files.push_back(p);  // .txt or .txt.gz
   }
   if (ec) throw Error(fmt::format("{}: cannot list directory: {}", dir.string(), ec.message()));
   // Sorted, so the document order (and the cache key) does not depend on the file system.
@@ -302,20 +335,20 @@ Corpus read_text(const fs::path& path, const ProgressFn& progress) {
     if (progress) progress(fmt::format("reading text files under {}...", path.string()));
     const auto files = text_files_under(path);
     for (const auto& file : files) {
-      std::string text = clean_text(read_file(file), file.string());
+      std::string text = clean_text(read_maybe_gzip(file), file.string());
       if (!is_blank(text)) corpus.documents.push_back(std::move(text));
     }
     if (corpus.documents.empty())
       throw Error(fmt::format("{}: no non-empty .txt file in this directory ({} .txt files)",
                               path.string(), files.size()),
-                  "put UTF-8 .txt files in it (searched recursively)");
+                  "put UTF-8 .txt (or .txt.gz) files in it (searched recursively)");
     corpus.unit = "file";
     corpus.description =
         fmt::format("{} text files under {}", corpus.documents.size(), path.string());
     return corpus;
   }
   if (progress) progress(fmt::format("reading {}...", path.string()));
-  std::string text = clean_text(read_file(path), path.string());
+  std::string text = clean_text(read_maybe_gzip(path), path.string());
   if (is_blank(text))
     throw Error(fmt::format("{}: the corpus is empty", path.string()),
                 "give a text file with some text in it");
@@ -327,7 +360,7 @@ Corpus read_text(const fs::path& path, const ProgressFn& progress) {
 
 Corpus read_jsonl(const fs::path& path, const std::string& field, const ProgressFn& progress) {
   if (progress) progress(fmt::format("reading {}...", path.string()));
-  const std::string raw = read_file(path);
+  const std::string raw = read_maybe_gzip(path);
   Corpus corpus;
   std::int64_t line_number = 0;
   std::size_t start = 0;

@@ -2,7 +2,7 @@
 // cache, memory-mapped as TokenStreams.
 //
 // Cache entry <cache_dir>/<key>/ = train.bin, val.bin (uint32 little-endian token ids),
-// tokenizer.model (bpe only) and meta.json, written last: an entry without a valid meta.json is
+// tokenizer.model (bpe, sentencepiece) and meta.json, written last: an entry without a valid meta.json is
 // incomplete and rebuilt. The key is XXH3-128 of the documents' text, the split settings and the
 // tokenizer settings; seq_len is not in it (it only decides whether the streams are long enough),
 // so the tokenizer is trained once per corpus, split and tokenizer whatever the seq_len.
@@ -102,12 +102,11 @@ std::int64_t tokenizer_vocab_size(const nlohmann::json& data_config) {
   return parse_tokenizer(data_config["tokenizer"]).vocab_size;
 }
 
-namespace {
-
-const char* kCacheHint =
+const char* const data_internal::kCacheHint =
     "check free space and permissions of the cache directory "
     "(set ABLATE_CACHE to move it)";
-constexpr int kCacheFormat = 1;  // bump when the layout or any derivation step changes
+
+namespace {
 
 struct Settings {
   std::int64_t seq_len = 0;
@@ -146,6 +145,14 @@ std::string hex(const XXH128_hash_t& hash) {
   for (unsigned char b : canonical.digest) out += fmt::format("{:02x}", b);
   return out;
 }
+
+}  // namespace
+
+std::string data_internal::hex_hash(std::string_view bytes) {
+  return hex(XXH3_128bits(bytes.data(), bytes.size()));
+}
+
+namespace {
 
 // Key of a cache entry: every input that changes a token of either stream.
 std::string cache_key(const Corpus& corpus, const Settings& s) {
@@ -271,8 +278,9 @@ nlohmann::json stats_json(const SplitStats& s) {
   return {{"documents", s.documents}, {"characters", s.characters}, {"tokens", s.tokens}};
 }
 
-// An entry is usable when meta.json says it is complete for this key and the files agree with it.
-bool entry_is_complete(const fs::path& entry, const std::string& key, bool needs_model) {
+}  // namespace
+
+bool data_internal::entry_is_complete(const fs::path& entry, const std::string& key, bool needs_model) {
   std::error_code ec;
   if (!fs::exists(entry / "meta.json", ec)) return false;
   try {
@@ -289,6 +297,16 @@ bool entry_is_complete(const fs::path& entry, const std::string& key, bool needs
   }
 }
 
+void data_internal::create_entry(const fs::path& entry) {
+  std::error_code ec;
+  fs::create_directories(entry, ec);
+  if (ec)
+    throw Error(fmt::format("{}: cannot create cache directory: {}", entry.string(), ec.message()),
+                kCacheHint);
+}
+
+namespace {
+
 std::string megabytes(std::int64_t bytes) {
   return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
 }
@@ -302,7 +320,14 @@ void build_entry(const fs::path& entry, const std::string& key, const Corpus& co
   const auto train_docs = documents_of(corpus, split.train);
   const auto val_docs = documents_of(corpus, split.val);
   std::vector<std::uint32_t> train_tokens, val_tokens;
-  if (s.tokenizer.kind == TokenizerSpec::Kind::bpe) {
+  if (s.tokenizer.kind == TokenizerSpec::Kind::sentencepiece) {
+    write_file_atomic(entry / "tokenizer.model", read_file(s.tokenizer.model));
+    if (progress) progress(fmt::format("tokenizing with {}...", s.tokenizer.model.string()));
+    encode_bpe(train_docs, entry / "tokenizer.model", s.tokenizer.vocab_size, s.tokenizer.eot,
+               work.path, train_tokens);
+    encode_bpe(val_docs, entry / "tokenizer.model", s.tokenizer.vocab_size, s.tokenizer.eot,
+               work.path, val_tokens);
+  } else if (s.tokenizer.kind == TokenizerSpec::Kind::bpe) {
     std::int64_t train_bytes = 0;
     for (const auto* d : train_docs) train_bytes += static_cast<std::int64_t>(d->size());
     if (progress)
@@ -312,9 +337,10 @@ void build_entry(const fs::path& entry, const std::string& key, const Corpus& co
         train_bpe(train_docs, s.tokenizer.vocab_size, work.path, corpus.description);
     write_file_atomic(entry / "tokenizer.model", read_file(model));
     if (progress) progress("tokenizing...");
-    encode_bpe(train_docs, entry / "tokenizer.model", s.tokenizer.vocab_size, work.path,
+    encode_bpe(train_docs, entry / "tokenizer.model", s.tokenizer.vocab_size, kBpeEot, work.path,
                train_tokens);
-    encode_bpe(val_docs, entry / "tokenizer.model", s.tokenizer.vocab_size, work.path, val_tokens);
+    encode_bpe(val_docs, entry / "tokenizer.model", s.tokenizer.vocab_size, kBpeEot, work.path,
+               val_tokens);
   } else {
     if (progress) progress("tokenizing (bytes)...");
     for (const auto* d : train_docs) byte_encode(*d, train_tokens);
@@ -346,8 +372,7 @@ void build_entry(const fs::path& entry, const std::string& key, const Corpus& co
       {"files",
        {{"train", "train.bin"},
         {"val", "val.bin"},
-        {"tokenizer_model",
-         s.tokenizer.kind == TokenizerSpec::Kind::bpe ? "tokenizer.model" : ""}}},
+        {"tokenizer_model", s.tokenizer.kind == TokenizerSpec::Kind::byte ? "" : "tokenizer.model"}}},
       {"build_seconds", std::round(seconds * 1000) / 1000},
   };
   write_file_atomic(entry / "meta.json", meta.dump(2) + "\n");
@@ -368,9 +393,25 @@ void check_lengths(const PreparedData& data, std::int64_t seq_len) {
 
 }  // namespace
 
+void data_internal::map_entry(const fs::path& entry, std::int64_t seq_len, PreparedData& out) {
+  out.train = TokenStream(entry / "train.bin");
+  out.val = TokenStream(entry / "val.bin");
+  out.train_stats.tokens = static_cast<std::int64_t>(out.train.size());
+  out.val_stats.tokens = static_cast<std::int64_t>(out.val.size());
+  check_lengths(out, seq_len);
+}
+
 PreparedData prepare_data(const nlohmann::json& data_config, const fs::path& cache_dir,
                           const ProgressFn& progress) {
   const Settings s = parse_settings(data_config);
+  const nlohmann::json& corpus_config = data_config.at("corpus");
+  if (corpus_config.is_object() && corpus_config.contains("tokens"))
+    return prepare_pretokenized(corpus_config, s.tokenizer, s.seq_len, s.val_fraction, cache_dir,
+                                progress);
+  if (s.tokenizer.kind == TokenizerSpec::Kind::pretokenized)
+    throw Error("data.tokenizer: {kind: pretokenized} needs a pre-tokenized corpus ({tokens: ...})",
+                "a text corpus needs a tokenizer: {kind: bpe, vocab_size: N}, {kind: byte} or "
+                "{kind: sentencepiece, model: PATH}");
   const Corpus corpus = read_corpus(data_config.at("corpus"), progress);
   if (corpus.documents.size() < 2)
     throw Error(fmt::format("{}: only {} document(s); cannot split into training and validation",
@@ -388,7 +429,8 @@ PreparedData prepare_data(const nlohmann::json& data_config, const fs::path& cac
   out.split_rule = fmt::format("by document ({}), {:g}% of characters to validation, seed {}",
                                corpus.unit, s.val_fraction * 100, s.split_seed);
   out.vocab_size = s.tokenizer.vocab_size;
-  out.eot_token = s.tokenizer.kind == TokenizerSpec::Kind::bpe ? kBpeEot : kByteEot;
+  out.tokenizer_kind = kind_name(s.tokenizer.kind);
+  out.eot_token = s.tokenizer.eot;
   out.train_stats = stats_of(split.train, chars);
   out.val_stats = stats_of(split.val, chars);
   out.overlap_documents = count_overlap(corpus, split);
@@ -396,31 +438,23 @@ PreparedData prepare_data(const nlohmann::json& data_config, const fs::path& cac
   const std::string key = cache_key(corpus, s);
   const fs::path entry = cache_dir / key;
   out.cache_entry = entry;
-  const bool bpe = s.tokenizer.kind == TokenizerSpec::Kind::bpe;
+  const bool bpe = s.tokenizer.kind != TokenizerSpec::Kind::byte;  // a model file in the entry
   if (bpe) out.tokenizer_model = entry / "tokenizer.model";
 
   if (entry_is_complete(entry, key, bpe)) {
     if (progress) progress(fmt::format("using cached tokens in {}", entry.string()));
     out.from_cache = true;
   } else {
-    std::error_code ec;
-    fs::create_directories(entry, ec);
-    if (ec)
-      throw Error(
-          fmt::format("{}: cannot create cache directory: {}", entry.string(), ec.message()),
-          kCacheHint);
+    create_entry(entry);
     try {
       build_entry(entry, key, corpus, split, s, out, progress);
     } catch (...) {
+      std::error_code ec;
       fs::remove(entry, ec);  // only if empty: leave no empty entry behind a failed build
       throw;
     }
   }
-  out.train = TokenStream(entry / "train.bin");
-  out.val = TokenStream(entry / "val.bin");
-  out.train_stats.tokens = static_cast<std::int64_t>(out.train.size());
-  out.val_stats.tokens = static_cast<std::int64_t>(out.val.size());
-  check_lengths(out, s.seq_len);
+  map_entry(entry, s.seq_len, out);
   return out;
 }
 

@@ -1,5 +1,7 @@
-// Tokenizers of the data module (data.h): bytes (ids 0..255, end-of-text 256, vocabulary 257) and
-// SentencePiece BPE trained on the training split only.
+// Tokenizers of the data module (data.h): bytes (ids 0..255, end-of-text 256, vocabulary 257),
+// SentencePiece BPE trained on the training split only, an existing SentencePiece .model file
+// (vocabulary and end-of-text read from the model with spm_export_vocab), and "pretokenized"
+// (a stated vocabulary for token files, nothing to encode).
 //
 // SentencePiece runs as Debian's command-line tools `spm_train` / `spm_encode` in child processes,
 // never linked: libsentencepiece and LibTorch each bring a protobuf, and the two crashed in one
@@ -14,8 +16,13 @@
 // line break reads as a space. Whitespace is otherwise kept as is (identity normalization).
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <charconv>
 #include <fstream>
+#include <map>
+#include <mutex>
 
 #include "ablate/error.h"
 #include "data_internal.h"
@@ -81,12 +88,88 @@ void write_or_throw(std::ofstream& out, const fs::path& file) {
   if (!out) throw Error(fmt::format("{}: write failed (disk full?)", file.string()));
 }
 
+// A scratch directory under the system temporary directory, removed however we leave.
+struct TempWorkDir {
+  fs::path path;
+  TempWorkDir() {
+    static std::atomic<unsigned> counter{0};
+    path = fs::temp_directory_path() / fmt::format("ablate-spm-{}-{}", ::getpid(), counter++);
+    fs::create_directories(path);
+  }
+  ~TempWorkDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  TempWorkDir(const TempWorkDir&) = delete;
+  TempWorkDir& operator=(const TempWorkDir&) = delete;
+};
+
+struct ModelVocab {
+  std::int64_t size = 0;
+  std::int64_t eot = -1;  // id of </s> (else <eos>, else <|endoftext|>), -1 when none
+};
+
+// Pieces of a SentencePiece model, in id order, one "piece<TAB>score" line each (spm_export_vocab).
+// Cached by the model's content hash: tokenizer_vocab_size is asked once per run of a sweep.
+ModelVocab read_model_vocab(const fs::path& model, const std::string& model_hash) {
+  static std::mutex mutex;
+  static std::map<std::string, ModelVocab> cache;
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = cache.find(model_hash); it != cache.end()) return it->second;
+  }
+  const fs::path program = require_program("spm_export_vocab");
+  TempWorkDir work;
+  const ProcessResult r =
+      run_process({program.string(), "--model=" + model.string()}, {}, work.path / "vocab.txt");
+  if (r.exit_code != 0)
+    throw Error(fmt::format("{}: not a SentencePiece model (spm_export_vocab exit {}): {}",
+                            model.string(), r.exit_code, r.stderr_tail),
+                "give the .model file written by spm_train (not the .vocab)");
+  const std::string text = read_file(work.path / "vocab.txt");
+  ModelVocab vocab;
+  std::int64_t eos_rank = 3;  // lower is better: </s>, <eos>, <|endoftext|>
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + start, end - start);
+    const std::string_view piece = line.substr(0, line.find('\t'));
+    const std::int64_t rank = piece == "</s>" ? 0 : piece == "<eos>" ? 1 : piece == "<|endoftext|>" ? 2 : 3;
+    if (rank < eos_rank) eos_rank = rank, vocab.eot = vocab.size;
+    ++vocab.size;
+    start = end + 1;
+  }
+  if (vocab.size == 0) throw Error(fmt::format("{}: the SentencePiece model has no pieces", model.string()));
+  std::lock_guard lock(mutex);
+  cache[model_hash] = vocab;
+  return vocab;
+}
+
+std::int64_t optional_eot(const nlohmann::json& config) {
+  if (!config.contains("eot") || config["eot"].is_null()) return -1;
+  if (!config["eot"].is_number_integer() || config["eot"].get<std::int64_t>() < 0)
+    throw Error(fmt::format("data.tokenizer.eot: expected a token id, got {}", config["eot"].dump()));
+  return config["eot"].get<std::int64_t>();
+}
+
 }  // namespace
+
+std::string kind_name(TokenizerSpec::Kind kind) {
+  switch (kind) {
+    case TokenizerSpec::Kind::byte: return "byte";
+    case TokenizerSpec::Kind::bpe: return "bpe";
+    case TokenizerSpec::Kind::sentencepiece: return "sentencepiece";
+    case TokenizerSpec::Kind::pretokenized: return "pretokenized";
+  }
+  return "?";
+}
 
 TokenizerSpec parse_tokenizer(const nlohmann::json& config) {
   const auto bad = [&](const std::string& why) {
     return Error(fmt::format("data.tokenizer: {} (got {})", why, config.dump()),
-                 "use {kind: byte} or {kind: bpe, vocab_size: N}");
+                 "use {kind: byte}, {kind: bpe, vocab_size: N}, {kind: sentencepiece, model: PATH} "
+                 "or {kind: pretokenized, vocab_size: N}");
   };
   if (!config.is_object() || !config.contains("kind") || !config["kind"].is_string())
     throw bad("expected an object with a 'kind'");
@@ -97,10 +180,45 @@ TokenizerSpec parse_tokenizer(const nlohmann::json& config) {
     spec.vocab_size = 257;
     return spec;
   }
+  if (kind == "sentencepiece") {
+    if (!config.contains("model") || !config["model"].is_string())
+      throw bad("sentencepiece needs model: PATH (a .model file)");
+    spec.kind = TokenizerSpec::Kind::sentencepiece;
+    spec.model = config["model"].get<std::string>();
+    spec.model_hash = hex_hash(read_file(spec.model));
+    const ModelVocab vocab = read_model_vocab(spec.model, spec.model_hash);
+    spec.vocab_size = vocab.size;
+    std::int64_t eot = optional_eot(config);
+    if (eot < 0) eot = vocab.eot;
+    if (eot < 0)
+      throw Error(fmt::format("{}: the model has no </s>, <eos> or <|endoftext|> piece to end "
+                              "documents with",
+                              spec.model.string()),
+                  "set data.tokenizer.eot to the id that ends a document");
+    if (eot >= spec.vocab_size)
+      throw Error(fmt::format("data.tokenizer.eot {} is not below the model's {} pieces", eot,
+                              spec.vocab_size));
+    spec.eot = static_cast<std::uint32_t>(eot);
+    return spec;
+  }
+  if (kind == "pretokenized") {
+    if (!config.contains("vocab_size") || !config["vocab_size"].is_number_integer())
+      throw bad("pretokenized needs the integer vocab_size the tokens were made with");
+    spec.kind = TokenizerSpec::Kind::pretokenized;
+    spec.vocab_size = config["vocab_size"].get<std::int64_t>();
+    if (spec.vocab_size < 2 || spec.vocab_size > 0xFFFFFFFFLL)
+      throw bad(fmt::format("vocab_size {} is out of range [2, 2^32)", spec.vocab_size));
+    const std::int64_t eot = optional_eot(config);
+    if (eot >= spec.vocab_size)
+      throw bad(fmt::format("eot {} is not below vocab_size {}", eot, spec.vocab_size));
+    spec.eot = eot < 0 ? kNoEot : static_cast<std::uint32_t>(eot);
+    return spec;
+  }
   if (kind != "bpe") throw bad("unknown kind '" + kind + "'");
   if (!config.contains("vocab_size") || !config["vocab_size"].is_number_integer())
     throw bad("bpe needs an integer vocab_size");
   spec.kind = TokenizerSpec::Kind::bpe;
+  spec.eot = kBpeEot;
   spec.vocab_size = config["vocab_size"].get<std::int64_t>();
   if (spec.vocab_size < kMinBpeVocab || spec.vocab_size > kMaxVocab)
     throw Error(fmt::format("data.tokenizer.vocab_size {} is out of range [{}, {}]",
@@ -112,6 +230,11 @@ TokenizerSpec parse_tokenizer(const nlohmann::json& config) {
 
 std::string tokenizer_fingerprint(const TokenizerSpec& spec) {
   if (spec.kind == TokenizerSpec::Kind::byte) return "byte/1";
+  if (spec.kind == TokenizerSpec::Kind::sentencepiece)
+    return fmt::format("sentencepiece/1 model={} eot={}", spec.model_hash, spec.eot);
+  if (spec.kind == TokenizerSpec::Kind::pretokenized)
+    return fmt::format("pretokenized/1 vocab_size={} eot={}", spec.vocab_size,
+                       spec.eot == kNoEot ? std::string("none") : std::to_string(spec.eot));
   std::string fp = fmt::format("bpe/1 vocab_size={}", spec.vocab_size);
   for (const auto& flag : bpe_training_flags()) fp += " " + flag;
   return fp;
@@ -119,6 +242,11 @@ std::string tokenizer_fingerprint(const TokenizerSpec& spec) {
 
 std::string tokenizer_description(const TokenizerSpec& spec) {
   if (spec.kind == TokenizerSpec::Kind::byte) return "bytes: 256 byte values + end-of-text = 257";
+  if (spec.kind == TokenizerSpec::Kind::sentencepiece)
+    return fmt::format("SentencePiece model {}, {} pieces, end-of-text {}", spec.model.string(),
+                       spec.vocab_size, spec.eot);
+  if (spec.kind == TokenizerSpec::Kind::pretokenized)
+    return fmt::format("pre-tokenized, vocabulary {}", spec.vocab_size);
   return fmt::format(
       "SentencePiece BPE, {} pieces (end-of-text and 256 byte-fallback pieces "
       "included), trained on the training split",
@@ -173,7 +301,7 @@ fs::path train_bpe(const std::vector<const std::string*>& documents, std::int64_
 }
 
 void encode_bpe(const std::vector<const std::string*>& documents, const fs::path& model_file,
-                std::int64_t vocab_size, const fs::path& work_dir,
+                std::int64_t vocab_size, std::uint32_t eot, const fs::path& work_dir,
                 std::vector<std::uint32_t>& out) {
   const fs::path spm_encode = require_program("spm_encode");
   // Every line, blank ones too, so that output line k belongs to input line k.
@@ -226,9 +354,42 @@ void encode_bpe(const std::vector<const std::string*>& documents, const fs::path
       }
       pos = end + 1;
     }
-    out.push_back(kBpeEot);
+    out.push_back(eot);
   }
   if (pos != ids.size()) throw fail("more lines than were given");
+}
+
+std::string decode_sentencepiece(const fs::path& model_file, const std::vector<std::uint32_t>& ids,
+                                 std::uint32_t eot) {
+  const fs::path spm_decode = require_program("spm_decode");
+  TempWorkDir work;
+  const fs::path input = work.path / "ids.txt";
+  {
+    std::ofstream in(input, std::ios::binary);
+    bool line_start = true;
+    for (std::uint32_t id : ids) {
+      if (id == eot) {
+        in << '\n';
+        line_start = true;
+        continue;
+      }
+      in << (line_start ? "" : " ") << id;
+      line_start = false;
+    }
+    if (!line_start) in << '\n';  // the last line has no eot: spm_decode needs its line end
+    write_or_throw(in, input);
+  }
+  const fs::path output = work.path / "text.txt";
+  const ProcessResult r = run_process(
+      {spm_decode.string(), "--model=" + model_file.string(), "--input_format=id"}, input, output);
+  if (r.exit_code != 0)
+    throw Error(fmt::format("spm_decode failed (exit {}) with model {}: {}", r.exit_code,
+                            model_file.string(), r.stderr_tail),
+                kSetupHint);
+  std::string text = read_file(output);
+  // spm_decode ends every line with '\n'; only an eot stands for one.
+  if ((ids.empty() || ids.back() != eot) && !text.empty() && text.back() == '\n') text.pop_back();
+  return text;
 }
 
 }  // namespace ablate::data_internal

@@ -290,41 +290,51 @@ class Resolver {
     return out;
   }
 
-  /// kjv | {text: PATH} | {jsonl: PATH, field: NAME}; relative paths become absolute.
+  /// kjv | {text: PATH} | {jsonl: PATH, field: NAME} | {tokens: PATH-OR-GLOB}; relative paths become absolute.
   json corpus(const LocatedNode& node, const std::string& path) {
-    const std::string expected = "kjv, {text: PATH} or {jsonl: PATH, field: NAME}";
+    const std::string expected = "kjv, {text: PATH}, {jsonl: PATH, field: NAME} or {tokens: PATH-OR-GLOB}";
     if (node.is_scalar() && node.text == "kjv") return "kjv";
     std::string form;
     if (node.is_map())
       for (const auto& entry : node.entries)
-        if (entry.key == "text" || entry.key == "jsonl") {
+        if (entry.key == "text" || entry.key == "jsonl" || entry.key == "tokens") {
           form = entry.key;
           break;
         }
     if (form.empty())
       throw Error(fmt::format("'corpus' must be {}, got {}", expected,
-                              node.is_map() ? "a map with neither 'text' nor 'jsonl'" : node.describe()),
+                              node.is_map() ? "a map with none of 'text', 'jsonl', 'tokens'" : node.describe()),
                   {}, node.where);
     json out = section(node, sweep_schema::corpus_fields(form), path);
-    std::filesystem::path file = out[form].get<std::string>();
-    if (file.empty()) throw Error(fmt::format("'{}' must be a path, got ''", form), {}, node.find(form)->value.where);
-    if (file.is_relative()) file = base_dir_ / file;
-    out[form] = std::filesystem::absolute(file).lexically_normal().string();
+    absolute_path(out, form, node);
     return out;
   }
 
-  /// {kind: bpe, vocab_size: N} | {kind: byte}; `kind` defaults to bpe.
+  /// Makes the path in out[key] absolute, relative to the sweep file (a glob's pattern too).
+  void absolute_path(json& out, const std::string& key, const LocatedNode& node) {
+    std::filesystem::path file = out[key].get<std::string>();
+    if (file.empty()) throw Error(fmt::format("'{}' must be a path, got ''", key), {}, node.find(key)->value.where);
+    if (file.is_relative()) file = base_dir_ / file;
+    out[key] = std::filesystem::absolute(file).lexically_normal().string();
+  }
+
+  /// {kind: bpe, vocab_size: N} | {kind: byte} | {kind: sentencepiece, model: PATH} | {kind: pretokenized, ...};
+  /// `kind` defaults to bpe; a model PATH becomes absolute.
   json tokenizer(const LocatedNode& node, const std::string& path) {
     if (!node.is_map())
-      throw Error(fmt::format("'tokenizer' must be {{kind: bpe, vocab_size: N}} or {{kind: byte}}, got {}",
+      throw Error(fmt::format("'tokenizer' must be {{kind: bpe, vocab_size: N}}, {{kind: byte}}, "
+                              "{{kind: sentencepiece, model: PATH}} or {{kind: pretokenized, vocab_size: N}}, got {}",
                               node.describe()),
                   {}, node.where);
     std::string kind = "bpe";
     if (const LocatedEntry* k = node.find("kind")) {
-      const SchemaField kind_field{.name = "kind", .type = FieldType::string, .choices = "bpe|byte"};
+      const SchemaField kind_field{.name = "kind", .type = FieldType::string,
+                                   .choices = "bpe|byte|sentencepiece|pretokenized"};
       kind = value(k->value, kind_field, join_path(path, "kind")).get<std::string>();
     }
-    return section(node, sweep_schema::tokenizer_fields(kind), path);
+    json out = section(node, sweep_schema::tokenizer_fields(kind), path);
+    if (kind == "sentencepiece") absolute_path(out, "model", node);
+    return out;
   }
 
  private:

@@ -15,14 +15,37 @@ using T = FieldType;
 
 const SchemaField kBpeTokenizer[] = {
     {.name = "kind", .type = T::string, .default_value = "bpe", .doc = "bpe: SentencePiece BPE trained on the training split",
-     .choices = "bpe|byte"},
+     .choices = "bpe|byte|sentencepiece|pretokenized"},
     {.name = "vocab_size", .type = T::integer, .default_value = "2048", .doc = "pieces of the BPE vocabulary, end-of-text and 256 byte-fallback pieces included", .min = 259},
 };
 const SchemaField kByteTokenizer[] = {
     {.name = "kind", .type = T::string, .default_value = "byte", .doc = "byte: 256 bytes + end-of-text",
-     .choices = "bpe|byte"},
+     .choices = "bpe|byte|sentencepiece|pretokenized"},
 };
 
+const SchemaField kSentencePieceTokenizer[] = {
+    {.name = "kind", .type = T::string, .default_value = "sentencepiece",
+     .doc = "sentencepiece: an existing SentencePiece .model", .choices = "bpe|byte|sentencepiece|pretokenized"},
+    {.name = "model", .type = T::string, .default_value = nullptr,
+     .doc = "the .model file; relative to the sweep file"},
+    {.name = "eot", .type = T::integer, .default_value = "null",
+     .doc = "end-of-text id; null = the model's </s> (else <eos>)", .min = 0, .nullable = true},
+};
+const SchemaField kPretokenizedTokenizer[] = {
+    {.name = "kind", .type = T::string, .default_value = "pretokenized",
+     .doc = "pretokenized: the corpus is token ids ({tokens: ...})", .choices = "bpe|byte|sentencepiece|pretokenized"},
+    {.name = "vocab_size", .type = T::integer, .default_value = nullptr,
+     .doc = "the vocabulary the tokens were made with (GPT-2: 50257); every token must be below it", .min = 2},
+    {.name = "eot", .type = T::integer, .default_value = "null",
+     .doc = "end-of-text id (GPT-2: 50256); null = none stated", .min = 0, .nullable = true},
+};
+
+const SchemaField kTokensCorpus[] = {
+    {.name = "tokens", .type = T::string, .default_value = nullptr,
+     .doc = "llm.c shards or nanoGPT .bin: a file, a directory or a glob; relative to the sweep file"},
+    {.name = "format", .type = T::string, .default_value = "auto",
+     .doc = "auto (llm.c when the header's magic says so) | llmc | nanogpt", .choices = "auto|llmc|nanogpt"},
+};
 const SchemaField kTextCorpus[] = {
     {.name = "text", .type = T::string, .default_value = nullptr,
      .doc = "a .txt file (one document) or a directory of them; relative to the sweep file"},
@@ -35,9 +58,10 @@ const SchemaField kJsonlCorpus[] = {
 
 const SchemaField kData[] = {
     {.name = "corpus", .type = T::corpus, .default_value = "kjv",
-     .doc = "kjv | {text: PATH} | {jsonl: PATH, field: NAME}"},
+     .doc = "kjv | {text: PATH} | {jsonl: PATH, field: NAME} | {tokens: PATH-OR-GLOB, format: auto|llmc|nanogpt}"},
     {.name = "tokenizer", .type = T::tokenizer, .default_value = "{kind: bpe, vocab_size: 2048}",
-     .doc = "{kind: bpe, vocab_size: N} | {kind: byte}"},
+     .doc = "{kind: bpe, vocab_size: N} | {kind: byte} | {kind: sentencepiece, model: PATH} | "
+            "{kind: pretokenized, vocab_size: N, eot: ID}"},
     {.name = "seq_len", .type = T::integer, .default_value = "128", .doc = "tokens per training window (T)", .min = 2},
     {.name = "val_fraction", .type = T::number, .default_value = "0.1",
      .doc = "fraction of the documents (by characters) held out for validation", .min = 0, .max = 0.5,
@@ -192,12 +216,15 @@ const std::vector<std::string>& top_level_keys() {
 std::span<const SchemaField> tokenizer_fields(const std::string& kind) {
   if (kind == "bpe") return kBpeTokenizer;
   if (kind == "byte") return kByteTokenizer;
+  if (kind == "sentencepiece") return kSentencePieceTokenizer;
+  if (kind == "pretokenized") return kPretokenizedTokenizer;
   return {};
 }
 
 std::span<const SchemaField> corpus_fields(const std::string& form) {
   if (form == "text") return kTextCorpus;
   if (form == "jsonl") return kJsonlCorpus;
+  if (form == "tokens") return kTokensCorpus;
   return {};
 }
 

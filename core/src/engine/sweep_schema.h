@@ -23,8 +23,8 @@ enum class FieldType {
   string,     // `choices`: allowed values "a|b"
   section,    // a map of its own `fields`
   component,  // `{plugin: NAME, ...options}`; `choices`: the kinds it takes, "mlp|moe"
-  corpus,     // kjv | {text: PATH} | {jsonl: PATH, field: NAME}
-  tokenizer,  // {kind: bpe, vocab_size: N} | {kind: byte}
+  corpus,     // kjv | {text: PATH} | {jsonl: PATH, field: NAME} | {tokens: PATH-OR-GLOB, format: ...}
+  tokenizer,  // {kind: bpe, vocab_size: N} | {kind: byte} | {kind: sentencepiece, model: PATH} | {kind: pretokenized, ...}
 };
 
 inline constexpr double kInf = std::numeric_limits<double>::infinity();
