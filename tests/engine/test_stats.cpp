@@ -266,3 +266,17 @@ TEST_CASE("a power analysis of two arms' losses matches scipy", "[stats][power]"
     CHECK_THAT(a->seeds_needed.reason, Catch::Contains("infinite"));
   }
 }
+
+TEST_CASE("a spread that is only rounding noise gives power 1, not an exception", "[stats][power]") {
+  // Three equal losses per arm: the pooled sd is about 1e-16, so d is about 1e16 and Boost's
+  // noncentral t gives up; the normal limit takes over.
+  const std::vector<double> x{2.0, 2.0, 2.0}, y{0.05, 0.05, 0.05};
+  CHECK(stats::t_test_power(1e16, 3, 3) == 1.0);
+  const auto a = stats::power_analysis(x, y);
+  if (a) {
+    CHECK_FALSE(a->underpowered());
+    CHECK(*a->seeds_needed == 2);
+  } else {
+    CHECK_THAT(a.reason, Catch::Contains("zero variance"));
+  }
+}
