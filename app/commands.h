@@ -13,5 +13,6 @@ void setup_expand(CLI::App& app, const GlobalOptions& global);
 void setup_plugins(CLI::App& app, const GlobalOptions& global);
 void setup_report(CLI::App& app);
 void setup_status(CLI::App& app);
+void setup_plan(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace ablate::app
