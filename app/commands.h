@@ -14,5 +14,6 @@ void setup_plugins(CLI::App& app, const GlobalOptions& global);
 void setup_report(CLI::App& app);
 void setup_status(CLI::App& app);
 void setup_data(CLI::App& app, const GlobalOptions& global);
+void setup_plan(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace ablate::app

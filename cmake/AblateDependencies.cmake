@@ -8,6 +8,11 @@ if(NOT ABLATE_ENGINE_ONLY)
     set(TORCH_CUDA_ARCH_LIST "9.0")
   endif()
   find_package(Torch REQUIRED)
+  # Installed binaries must find LibTorch where it was at build time. CMAKE_INSTALL_RPATH_USE_LINK_PATH
+  # leaves out link directories inside the project, which is where scripts/setup.sh puts the wheel
+  # (.venv/) when no python3 has it: name its lib directory explicitly.
+  get_filename_component(ABLATE_TORCH_LIB_DIR "${TORCH_LIBRARY}" DIRECTORY)
+  list(APPEND CMAKE_INSTALL_RPATH "${ABLATE_TORCH_LIB_DIR}")
 endif()
 
 # The CUDA part: compiled whenever LibTorch was built with CUDA (then the toolkit is present, or

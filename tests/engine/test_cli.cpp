@@ -271,4 +271,98 @@ TEST_CASE("a sweep with a tune stage and a FLOP budget tunes each arm, then comp
   const Output again =
       run_ablate("run " + sweep + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string());
   CHECK_THAT(again.text, Catch::Contains("trained 0, skipped 12"));
+// ---- ablate plan ------------------------------------------------------------------------------
+
+TEST_CASE("plan counts the runs expand lists and measures a positive time estimate", "[cli][plan]") {
+  const std::string sweep = std::string(ABLATE_SOURCE_DIR) + "/sweeps/debug.yaml";
+  const Output expand = run_ablate("expand --json " + sweep);
+  REQUIRE(expand.status == 0);
+  const auto runs = nlohmann::json::parse(expand.text);
+
+  const Output out = run_ablate("plan --json --threads 1 --warmup-steps 2 " + sweep);
+  INFO(out.text);
+  REQUIRE(out.status == 0);
+  const auto plan = nlohmann::json::parse(out.text);
+  CHECK(plan["runs"] == runs.size());
+  CHECK(plan["done"] == 0);
+  CHECK(plan["to_train"] == runs.size());
+  REQUIRE(plan["models"].size() == 2);  // dense and moe differ in the model
+  for (const auto& m : plan["models"]) {
+    CHECK(m["seconds_per_step"].get<double>() > 0);
+    CHECK(m["seconds_per_eval_batch"].get<double>() > 0);
+  }
+  CHECK(plan["estimated_seconds"].get<double>() > 0);
+  CHECK(plan["estimated_seconds"].get<double>() ==
+        Catch::Detail::Approx(plan["models"][0]["seconds_to_train"].get<double>() + plan["models"][1]["seconds_to_train"].get<double>()));
+
+  const Output text = run_ablate("plan --threads 1 --warmup-steps 1 " + sweep);
+  INFO(text.text);
+  REQUIRE(text.status == 0);
+  CHECK(text.text.find(std::to_string(runs.size()) + " runs = 2 arm(s) x 1 grid point(s) x 2 seed(s)") != std::string::npos);
+  CHECK(text.text.find("estimated time for the 4 run(s) to train: ") != std::string::npos);
+}
+
+TEST_CASE("plan --out counts the runs already done", "[cli][plan]") {
+  const std::string sweep = std::string(ABLATE_SOURCE_DIR) + "/sweeps/debug.yaml";
+  const auto runs = nlohmann::json::parse(run_ablate("expand --json " + sweep).text);
+  const auto out_dir = std::filesystem::temp_directory_path() / "ablate_test_cli" / "plan_out";
+  std::filesystem::remove_all(out_dir);
+  const auto run_dir = out_dir / "debug" / "runs" / runs[1]["id"].get<std::string>();
+  std::filesystem::create_directories(run_dir);
+  std::ofstream(run_dir / "summary.json") << R"({"status": "done", "val_loss": 3.1})";
+  const Output out = run_ablate("plan --json --warmup-steps 0 --out " + out_dir.string() + " " + sweep);
+  INFO(out.text);
+  REQUIRE(out.status == 0);
+  const auto plan = nlohmann::json::parse(out.text);
+  CHECK(plan["done"] == 1);
+  CHECK(plan["to_train"] == runs.size() - 1);
+  CHECK(plan["estimated_seconds"].is_null());
+  std::filesystem::remove_all(out_dir);
+}
+
+TEST_CASE("plan --from prints the seeds advice of an earlier sweep directory", "[cli][plan]") {
+  // A hand-made sweep directory: baseline mha [3.05, 3.11, 3.02], swiglu [3.07, 3.05, 3.10].
+  // scipy 1.17.1 (see test_stats.cpp, "[power]"): minimal |Δ| at 3 and 3 seeds 0.1135261426245228,
+  // seeds per arm for the observed Δ = 0.0133: n* = 121.644 → 122.
+  const auto dir = std::filesystem::temp_directory_path() / "ablate_test_cli" / "plan_from";
+  std::filesystem::remove_all(dir);
+  nlohmann::json meta = {{"name", "earlier"}, {"arms", {"mha", "swiglu"}}, {"baseline", "mha"}, {"runs", nlohmann::json::array()}};
+  const std::vector<std::pair<std::string, std::vector<double>>> losses = {{"mha", {3.05, 3.11, 3.02}},
+                                                                           {"swiglu", {3.07, 3.05, 3.10}}};
+  for (const auto& [arm, values] : losses) {
+    for (std::size_t seed = 0; seed < values.size(); ++seed) {
+      const std::string id = arm + std::to_string(seed);
+      meta["runs"].push_back({{"id", id}, {"arm", arm}, {"seed", seed}, {"grid_point", nlohmann::json::object()}});
+      std::filesystem::create_directories(dir / "runs" / id);
+      std::ofstream(dir / "runs" / id / "summary.json")
+          << nlohmann::json{{"id", id}, {"arm", arm}, {"seed", seed}, {"status", "done"}, {"val_loss", values[seed]}}.dump();
+    }
+  }
+  std::ofstream(dir / "sweep.json") << meta.dump();
+  const std::string sweep = std::string(ABLATE_SOURCE_DIR) + "/sweeps/debug.yaml";
+
+  const Output text = run_ablate("plan --warmup-steps 0 --from " + dir.string() + " " + sweep);
+  INFO(text.text);
+  REQUIRE(text.status == 0);
+  CHECK(text.text.find("swiglu vs mha: n = 3, 3; pooled sd 0.0370; observed Δ +0.0133; detectable |Δ| 0.1135; "
+                       "seeds per arm needed 122") != std::string::npos);
+  CHECK(text.text.find("difference within noise: 3 seeds can detect only |Δ| ≥ 0.1135; about 122 seeds per arm "
+                       "would be needed for the observed 0.0133") != std::string::npos);
+
+  const Output json = run_ablate("plan --json --warmup-steps 0 --from " + dir.string() + " " + sweep);
+  INFO(json.text);
+  REQUIRE(json.status == 0);
+  const auto advice = nlohmann::json::parse(json.text)["seeds_advice"];
+  REQUIRE(advice.size() == 1);
+  CHECK(advice[0]["arm"] == "swiglu");
+  CHECK(advice[0]["seeds_needed"] == 122);
+  CHECK(advice[0]["detectable_difference"].get<double>() == Catch::Detail::Approx(0.1135261426245228).epsilon(1e-8));
+  CHECK(advice[0]["underpowered"] == true);
+
+  SECTION("a directory without sweep.json is an error") {
+    const Output bad = run_ablate("plan --warmup-steps 0 --from " + (dir / "runs").string() + " " + sweep);
+    CHECK(bad.status == 2);
+    CHECK(bad.text.find("no sweep.json") != std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
 }

@@ -17,6 +17,7 @@
 
 #include "ablate/error.h"
 #include "ablate/report.h"
+#include "ablate/seeds_advice.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -346,4 +347,55 @@ TEST_CASE("MoE arms get a per-expert load plot and a final max/min load ratio", 
   CHECK_FALSE(fs::exists(dir / "report_expert_load_dense.png"));
   // Kept for a look at the figure: ABLATE_KEEP_REPORT=1 leaves the directory in place.
   if (!std::getenv("ABLATE_KEEP_REPORT")) fs::remove_all(dir);
+}
+
+TEST_CASE("the report says how many seeds each comparison needs", "[report][power]") {
+  // Expected numbers: scipy 1.17.1, the exact power of the two-sided two-sample t-test (noncentral t,
+  // α = 0.05, power 0.8) solved with brentq; the script is in the comment of test_stats.cpp's
+  // "[power]" tests.
+  const fs::path dir = fresh_dir("power");
+  SECTION("a small difference is within noise") {
+    // baseline [3.05, 3.11, 3.02], swiglu [3.07, 3.05, 3.10]: pooled sd 0.03696845502136474,
+    // Δ = +0.0133, minimal |Δ| at 3 and 3 seeds 0.1135261426245228, seeds needed 121.64 → 122.
+    // wide [3.30, 3.28, 3.33]: Δ = +0.2433 above 0.1135; 2 seeds per arm would do.
+    write_sweep(dir, {{"a0", "mha", 0, "done", 3.05}, {"a1", "mha", 1, "done", 3.11}, {"a2", "mha", 2, "done", 3.02},
+                      {"s0", "swiglu", 0, "done", 3.07}, {"s1", "swiglu", 1, "done", 3.05},
+                      {"s2", "swiglu", 2, "done", 3.10}, {"w0", "wide", 0, "done", 3.30},
+                      {"w1", "wide", 1, "done", 3.28}, {"w2", "wide", 2, "done", 3.33}});
+    const std::string md = read(ablate::write_report(dir));
+    CAPTURE(md);
+    const auto section = md.find("## How many seeds");
+    REQUIRE(section != std::string::npos);
+    CHECK(md.find("### Validation accuracy against the baseline") < section);
+    CHECK(section < md.find("## Plots"));
+    CHECK(contains(md, "| swiglu | 3, 3 | 0.0370 | +0.0133 | 0.1135 | 122 |"));
+    CHECK(contains(md, "- **swiglu** against `mha`: difference within noise: 3 seeds can detect only |Δ| ≥ 0.1135; "
+                       "about 122 seeds per arm would be needed for the observed 0.0133.\n"));
+    CHECK(contains(md, "| wide | 3, 3 | 0.0370 | +0.2433 | 0.1135 | 2 |"));
+    CHECK(contains(md, "- **wide** against `mha`: enough seeds: 3 seeds detect |Δ| ≥ 0.1135 with probability 0.8, "
+                       "and the observed 0.2433 is larger (2 seeds per arm would suffice).\n"));
+
+    const auto advice = ablate::seeds_advice(dir);
+    REQUIRE(advice.size() == 2);
+    CHECK(advice[0].arm == "swiglu");
+    CHECK(advice[0].baseline == "mha");
+    REQUIRE(advice[0].power);
+    CHECK(*advice[0].power->seeds_needed == 122);
+    CHECK(advice[0].power->detectable_difference == Catch::Detail::Approx(0.1135261426245228).epsilon(1e-8));
+  }
+  SECTION("unequal seeds and a single run") {
+    // two_arms_three_seeds: gqa [3.21, 3.18] against [3.05, 3.11, 3.02]: pooled sd 0.039370039370058986,
+    // minimal |Δ| at 2 and 3 seeds 0.15295599619477163 > Δ = 0.135; n* = 2.714 → 3 per arm.
+    auto runs = two_arms_three_seeds();
+    runs.push_back({"c000000000000000", "mla", 0, "done", 3.0});
+    write_sweep(dir, runs);
+    const std::string md = read(ablate::write_report(dir));
+    CAPTURE(md);
+    CHECK(contains(md, "| gqa | 2, 3 | 0.0394 | +0.1350 | 0.1530 | 3 |"));
+    CHECK(contains(md, "- **gqa** against `mha`: difference within noise: 2 and 3 seeds can detect only "
+                       "|Δ| ≥ 0.1530; about 3 seeds per arm would be needed for the observed 0.1350.\n"));
+    CHECK(contains(md, "| mla | 1, 3 | — | -0.0600 | — | — |"));
+    CHECK(contains(md, "- **mla** against `mha`: not defined: fewer than 2 runs in an arm (n = 1 and 3)"));
+  }
+  fs::remove_all(dir);
 }

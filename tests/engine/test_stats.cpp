@@ -140,3 +140,143 @@ TEST_CASE("holm's correction matches statsmodels", "[stats]") {
     CHECK(*r[3] == Approx(0.5));
   }
 }
+
+// ---- power analysis -------------------------------------------------------------------------
+// Reference values: scipy 1.17.1 (Python 3.11), the exact power of the two-sided two-sample t-test,
+//   df = n1 + n2 - 2; ncp = d / sqrt(1/n1 + 1/n2); tc = scipy.stats.t.ppf(1 - alpha/2, df)
+//   power = scipy.stats.nct.sf(tc, df, ncp) + scipy.stats.nct.cdf(-tc, df, ncp)
+// with the inverse problems solved by scipy.optimize.brentq (xtol 1e-12). The seeds needed for
+// d = 0.5, 0.8, 1.0 are also the published values: statsmodels TTestIndPower().solve_power and
+// G*Power give 63.77, 25.52, 16.71 per group; Cohen (1988), ch. 2, tabulates 64, 26 and 17.
+
+TEST_CASE("the power of the two-sample t-test matches scipy's noncentral t", "[stats][power]") {
+  CHECK(stats::t_test_power(0.5, 64, 64) == Approx(0.8014595579222542).epsilon(1e-9));
+  CHECK(stats::t_test_power(1.0, 10, 10) == Approx(0.5620066465861494).epsilon(1e-9));
+  CHECK(stats::t_test_power(2.0, 3, 3) == Approx(0.462640811891307).epsilon(1e-9));
+  CHECK(stats::t_test_power(1.5, 5, 3) == Approx(0.4082762364225042).epsilon(1e-9));
+  CHECK(stats::t_test_power(0.3, 20, 25) == Approx(0.16465837605121578).epsilon(1e-9));
+  CHECK(stats::t_test_power(6.0, 2, 2) == Approx(0.8357381198228694).epsilon(1e-9));
+  CHECK(stats::t_test_power(1e-3, 3, 3) == Approx(0.05000010653560861).epsilon(1e-9));
+  SECTION("no effect is rejected at the rate alpha, and the sign of d does not matter") {
+    CHECK(stats::t_test_power(0.0, 5, 5) == Approx(0.05).epsilon(1e-12));
+    CHECK(stats::t_test_power(-1.5, 5, 3) == Approx(stats::t_test_power(1.5, 5, 3)).epsilon(1e-14));
+  }
+  SECTION("far out in the tail the power is 1, not NaN") {
+    CHECK(stats::t_test_power(0.5, 5000, 5000) == Approx(1.0).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("the seeds needed for an effect match the published sample sizes", "[stats][power]") {
+  const auto check = [](double d, double expected) {
+    CAPTURE(d);
+    const auto n = stats::seeds_for_effect(d);
+    REQUIRE(n);
+    CHECK(*n == Approx(expected).epsilon(1e-8));
+  };
+  check(0.5, 63.765610190952216);  // statsmodels / G*Power 63.77, Cohen 64
+  check(0.8, 25.52457183577174);   // 25.52, Cohen 26
+  check(1.0, 16.714722447035765);  // 16.71, Cohen 17
+  check(2.0, 5.089994568269909);
+  check(3.0, 3.0700090816768952);
+  check(0.01, 156978.17055699436);
+  check(-0.5, 63.765610190952216);
+  SECTION("2 seeds per arm is the floor of a t-test") {
+    const auto n = stats::seeds_for_effect(6.0);  // power at n = 2 is already 0.836
+    REQUIRE(n);
+    CHECK(*n == 2.0);
+  }
+  SECTION("no difference needs infinitely many seeds, a tiny one more than the cap") {
+    const auto zero = stats::seeds_for_effect(0.0);
+    CHECK_FALSE(zero);
+    CHECK_THAT(zero.reason, Catch::Contains("infinite"));
+    const auto tiny = stats::seeds_for_effect(1e-4);  // would need about 1.57e9 per arm
+    CHECK_FALSE(tiny);
+    CHECK_THAT(tiny.reason, Catch::Contains("more than 1000000 seeds per arm"));
+  }
+}
+
+TEST_CASE("the minimal detectable effect matches scipy", "[stats][power]") {
+  CHECK(stats::minimal_detectable_effect(2, 2) == Approx(5.653489266197124).epsilon(1e-8));
+  CHECK(stats::minimal_detectable_effect(3, 3) == Approx(3.0708922663636873).epsilon(1e-8));
+  CHECK(stats::minimal_detectable_effect(3, 2) == Approx(3.8850861884353374).epsilon(1e-8));
+  CHECK(stats::minimal_detectable_effect(5, 5) == Approx(2.024439339384543).epsilon(1e-8));
+  CHECK(stats::minimal_detectable_effect(10, 10) == Approx(1.3249473925792308).epsilon(1e-8));
+}
+
+TEST_CASE("a power analysis of two arms' losses matches scipy", "[stats][power]") {
+  const std::vector<double> base{3.05, 3.11, 3.02};
+  SECTION("a small difference is within noise and needs many seeds") {
+    // pooled sd = 0.03696845502136474, Δ = 0.013333, minimal |Δ| at 3 and 3 = 0.1135261426245228,
+    // seeds needed: n* = 121.64408105020314 → 122
+    const std::vector<double> arm{3.07, 3.05, 3.10};
+    const auto a = stats::power_analysis(arm, base);
+    REQUIRE(a);
+    CHECK(a->nx == 3);
+    CHECK(a->ny == 3);
+    CHECK(a->pooled_sd == Approx(0.03696845502136474).epsilon(1e-10));
+    CHECK(a->difference == Approx(0.013333333333332753).epsilon(1e-9));
+    CHECK(a->detectable_difference == Approx(0.1135261426245228).epsilon(1e-8));
+    CHECK(a->detectable_effect == Approx(3.0708922663636873).epsilon(1e-8));
+    REQUIRE(a->seeds_exact);
+    CHECK(*a->seeds_exact == Approx(121.64408105020314).epsilon(1e-7));
+    REQUIRE(a->seeds_needed);
+    CHECK(*a->seeds_needed == 122);
+    CHECK(a->underpowered());
+  }
+  SECTION("unequal seeds: the detectable difference uses both n") {
+    // pooled sd = 0.039370039370058986, Δ = 0.135, minimal |Δ| at 2 and 3 = 0.15295599619477163,
+    // seeds needed n* = 2.714148402458532 → 3
+    const std::vector<double> arm{3.21, 3.18};
+    const auto a = stats::power_analysis(arm, base);
+    REQUIRE(a);
+    CHECK(a->pooled_sd == Approx(0.039370039370058986).epsilon(1e-10));
+    CHECK(a->detectable_difference == Approx(0.15295599619477163).epsilon(1e-8));
+    CHECK(*a->seeds_exact == Approx(2.714148402458532).epsilon(1e-7));
+    CHECK(*a->seeds_needed == 3);
+    CHECK(a->underpowered());
+  }
+  SECTION("a large difference is detectable with the seeds used") {
+    const std::vector<double> arm{3.30, 3.28, 3.33};  // Δ = 0.2433 > 0.1135; 2 seeds would do
+    const auto a = stats::power_analysis(arm, base);
+    REQUIRE(a);
+    CHECK_FALSE(a->underpowered());
+    CHECK(*a->seeds_needed == 2);
+  }
+  SECTION("the whole number of seeds is the smallest with power at least 0.8") {
+    const std::vector<double> arm{3.06, 3.04, 3.09};  // n* = 1931.7805186650203 (scipy)
+    const auto a = stats::power_analysis(arm, base);
+    REQUIRE(a);
+    REQUIRE(a->seeds_needed);
+    CHECK(*a->seeds_needed == 1932);
+    const double d = a->difference / a->pooled_sd;
+    CHECK(stats::t_test_power(d, 1932, 1932) >= 0.8);
+    CHECK(stats::t_test_power(d, 1931, 1931) < 0.8);
+  }
+  SECTION("not defined with one run in an arm or no spread, and no seeds for a zero difference") {
+    const std::vector<double> one{3.0};
+    CHECK_THAT(stats::power_analysis(one, base).reason, Catch::Contains("fewer than 2 runs"));
+    const std::vector<double> flat{3.0, 3.0}, flat2{3.1, 3.1};
+    CHECK_THAT(stats::power_analysis(flat, flat2).reason, Catch::Contains("zero variance"));
+    const std::vector<double> same{2.5, 3.5}, other{3.0, 2.0, 4.0};  // both means exactly 3
+    const auto a = stats::power_analysis(same, other);
+    REQUIRE(a);
+    CHECK(a->difference == 0.0);
+    CHECK(a->underpowered());
+    CHECK_FALSE(a->seeds_needed);
+    CHECK_THAT(a->seeds_needed.reason, Catch::Contains("infinite"));
+  }
+}
+
+TEST_CASE("a spread that is only rounding noise gives power 1, not an exception", "[stats][power]") {
+  // Three equal losses per arm: the pooled sd is about 1e-16, so d is about 1e16 and Boost's
+  // noncentral t gives up; the normal limit takes over.
+  const std::vector<double> x{2.0, 2.0, 2.0}, y{0.05, 0.05, 0.05};
+  CHECK(stats::t_test_power(1e16, 3, 3) == 1.0);
+  const auto a = stats::power_analysis(x, y);
+  if (a) {
+    CHECK_FALSE(a->underpowered());
+    CHECK(*a->seeds_needed == 2);
+  } else {
+    CHECK_THAT(a.reason, Catch::Contains("zero variance"));
+  }
+}

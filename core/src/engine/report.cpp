@@ -394,6 +394,7 @@ std::filesystem::path write_report(const std::filesystem::path& sweep_dir) {
   md << arm_tables(sweep);
   md << comparison_table(sweep);
   md << accuracy_comparison_table(sweep);
+  md << power_section(sweep);
   md << fair_section(sweep);
   md << tuning_section(sweep);
   md << expert_load_table(sweep);

@@ -1,7 +1,8 @@
 // Private to the report: the sweep directory as read from disk, grouped for statistics, and the
 // helpers the report's files share (report.cpp: loading, red flags, provenance, report.md;
 // report_tables.cpp: markdown tables and results.csv; report_fair.cpp: time to a target loss and
-// loss at equal tokens / equal wall time; report_plots.cpp: gnuplot figures).
+// loss at equal tokens / equal wall time; report_power.cpp: how many seeds; report_plots.cpp:
+// gnuplot figures).
 //
 // A "group" is one arm at one grid point: statistics are over the seeds of a group, and an arm is
 // compared with the baseline arm at the same grid point. Only runs with status "done" enter
@@ -139,6 +140,10 @@ std::string tuning_section(const SweepRecord& sweep);
 /// Every number of the report as JSON: provenance, per-group summaries, comparisons, fair
 /// comparisons, runs. Its layout is documented in report.h.
 nlohmann::json results_json(const SweepRecord& sweep);
+// ---- how many seeds (report_power.cpp) -----------------------------------------------------
+/// Per validation-loss comparison: the power analysis (stats.h) as a table and one sentence each;
+/// empty when the sweep has no comparison.
+std::string power_section(const SweepRecord& sweep);
 
 // ---- plots (report_plots.cpp) --------------------------------------------------------------
 /// One figure: `stem`.png and `stem`.svg in the sweep directory, or a warning.

@@ -1,14 +1,19 @@
-// Statistics over seeds (stats.h): summaries, Welch's t-test, Cohen's d / Hedges' g, Holm.
+// Statistics over seeds (stats.h): summaries, Welch's t-test, Cohen's d / Hedges' g, Holm, and
+// the power analysis (noncentral t, solved with TOMS 748).
 // Quantiles and tail probabilities come from Boost.Math; formulas are stated in stats.h.
-// Limits: plain double arithmetic, two-pass variance (fine for a handful of seeds).
+// Limits: plain double arithmetic, two-pass variance (fine for a handful of seeds); roots are
+// solved to about 1e-12 relative, far finer than the estimates they start from.
 #include "ablate/stats.h"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
+#include <boost/math/distributions/non_central_t.hpp>
 #include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
+#include <boost/math/tools/roots.hpp>
 #include <fmt/format.h>
 
 namespace ablate::stats {
@@ -33,6 +38,30 @@ std::string too_few(std::size_t nx, std::size_t ny) {
 
 double two_sided_quantile_t(double df, double level) {
   return boost::math::quantile(boost::math::students_t(df), 0.5 + level / 2.0);
+}
+
+double pooled_variance(std::span<const double> x, std::span<const double> y) {
+  const double nx = static_cast<double>(x.size()), ny = static_cast<double>(y.size());
+  return ((nx - 1.0) * variance_of(x) + (ny - 1.0) * variance_of(y)) / (nx + ny - 2.0);
+}
+
+/// The root of the increasing function f on [lo, ∞): doubles `hi` until f(hi) ≥ 0 (or hi passes
+/// `limit`, then nullopt), then TOMS 748 between the last two points.
+template <typename F>
+std::optional<double> increasing_root(F f, double lo, double hi, double limit) {
+  double f_lo = f(lo), f_hi = f(hi);
+  while (f_hi < 0.0) {
+    if (hi > limit) return std::nullopt;
+    lo = hi;
+    f_lo = f_hi;
+    hi *= 2.0;
+    f_hi = f(hi);
+  }
+  if (f_hi == 0.0) return hi;
+  std::uintmax_t iterations = 200;
+  const auto [a, b] = boost::math::tools::toms748_solve(f, lo, hi, f_lo, f_hi,
+                                                        boost::math::tools::eps_tolerance<double>(40), iterations);
+  return (a + b) / 2.0;
 }
 
 }  // namespace
@@ -82,7 +111,7 @@ Maybe<WelchTest> welch_test(std::span<const double> x, std::span<const double> y
 Maybe<EffectSize> effect_size(std::span<const double> x, std::span<const double> y, double level) {
   if (x.size() < 2 || y.size() < 2) return Maybe<EffectSize>::undefined(too_few(x.size(), y.size()));
   const double nx = static_cast<double>(x.size()), ny = static_cast<double>(y.size());
-  const double pooled_var = ((nx - 1.0) * variance_of(x) + (ny - 1.0) * variance_of(y)) / (nx + ny - 2.0);
+  const double pooled_var = pooled_variance(x, y);
   if (pooled_var == 0.0)
     return Maybe<EffectSize>::undefined("zero variance in both arms (every seed gave the same value)");
   EffectSize e;
@@ -112,6 +141,80 @@ std::vector<std::optional<double>> holm_adjust(const std::vector<std::optional<d
     adjusted[order[rank]] = running_max;
   }
   return adjusted;
+}
+
+double t_test_power(double d, double n1, double n2, double alpha) {
+  const double df = n1 + n2 - 2.0;
+  const double t_crit = boost::math::quantile(boost::math::students_t(df), 1.0 - alpha / 2.0);
+  const double ncp = std::fabs(d) / std::sqrt(1.0 / n1 + 1.0 / n2);
+  if (ncp == 0.0) return alpha;
+  const boost::math::non_central_t dist(df, ncp);
+  double upper = 0.0;
+  try {
+    upper = boost::math::cdf(boost::math::complement(dist, t_crit));
+  } catch (const std::exception&) {
+    // Boost gives up only far from the bulk (δ of order 1e15 when the spread is rounding noise);
+    // there the normal limit P(Z > t* − δ) is exact to double precision.
+    upper = boost::math::cdf(boost::math::complement(boost::math::normal(0.0, 1.0), t_crit - ncp));
+  }
+  // Rejections on the wrong side: below P(T < −t*) = α/2 and vanishing as δ grows. Boost's series
+  // can fail to converge far out in that tail; the term is then negligible, so it counts as 0.
+  double lower = 0.0;
+  try {
+    lower = boost::math::cdf(dist, -t_crit);
+  } catch (const std::exception&) {
+    lower = 0.0;
+  }
+  if (!std::isfinite(lower)) lower = 0.0;
+  return std::min(1.0, upper + lower);
+}
+
+double minimal_detectable_effect(double n1, double n2, double alpha, double power) {
+  const auto f = [&](double d) { return t_test_power(d, n1, n2, alpha) - power; };
+  // Power at d = 0 is α < power; it reaches 1 as d grows, so a root exists.
+  return *increasing_root(f, 0.0, 1.0, std::numeric_limits<double>::max());
+}
+
+Maybe<double> seeds_for_effect(double d, double alpha, double power) {
+  if (d == 0.0)
+    return Maybe<double>::undefined("the observed difference is 0: no number of seeds detects it (n is infinite)");
+  const auto f = [&](double n) { return t_test_power(d, n, n, alpha) - power; };
+  if (f(2.0) >= 0.0) return {2.0, {}};  // a t-test needs 2 values per arm; 2 already suffice
+  const auto n = increasing_root(f, 2.0, 4.0, kMaxSeedsPerArm);
+  if (!n || *n > kMaxSeedsPerArm)
+    return Maybe<double>::undefined(fmt::format("more than {:.0f} seeds per arm (|d| = {:.3g})", kMaxSeedsPerArm,
+                                                std::fabs(d)));
+  return {*n, {}};
+}
+
+Maybe<PowerAnalysis> power_analysis(std::span<const double> x, std::span<const double> y, double alpha,
+                                    double power) {
+  if (x.size() < 2 || y.size() < 2) return Maybe<PowerAnalysis>::undefined(too_few(x.size(), y.size()));
+  const double pooled = pooled_variance(x, y);
+  if (pooled == 0.0)
+    return Maybe<PowerAnalysis>::undefined("zero variance in both arms (every seed gave the same value)");
+  PowerAnalysis a;
+  a.nx = x.size();
+  a.ny = y.size();
+  a.alpha = alpha;
+  a.power = power;
+  a.pooled_sd = std::sqrt(pooled);
+  a.difference = mean_of(x) - mean_of(y);
+  a.detectable_effect = minimal_detectable_effect(static_cast<double>(a.nx), static_cast<double>(a.ny), alpha, power);
+  a.detectable_difference = a.detectable_effect * a.pooled_sd;
+  a.seeds_exact = seeds_for_effect(a.difference / a.pooled_sd, alpha, power);
+  if (!a.seeds_exact) {
+    a.seeds_needed = Maybe<std::size_t>::undefined(a.seeds_exact.reason);
+    return {a, {}};
+  }
+  // The smallest whole n with power ≥ the target: start at ⌈n*⌉ and step by the exact power, so a
+  // root that lands a rounding error off a whole number cannot cost or save a seed.
+  const double d = a.difference / a.pooled_sd;
+  auto n = static_cast<std::size_t>(std::ceil(*a.seeds_exact));
+  while (n > 2 && t_test_power(d, static_cast<double>(n - 1), static_cast<double>(n - 1), alpha) >= power) --n;
+  while (t_test_power(d, static_cast<double>(n), static_cast<double>(n), alpha) < power) ++n;
+  a.seeds_needed = {n, {}};
+  return {a, {}};
 }
 
 }  // namespace ablate::stats

@@ -85,9 +85,11 @@ class TrainSampler {
 /// point chosen by tuning is never judged on the documents that chose it. Otherwise: all of it.
 std::pair<std::size_t, std::size_t> evaluation_range(const PreparedData& data, const std::string& split) {
   if (split == "validation") return {0, data.val.size()};
-  std::size_t cut = data.val.size() / 2;
+  const std::size_t middle = data.val.size() / 2;
+  std::size_t cut = middle;
   while (cut < data.val.size() && data.val[cut] != data.eot_token) ++cut;
-  cut = std::min(cut + 1, data.val.size());  // the end-of-text belongs to the first part
+  // The end-of-text belongs to the first part. Pre-tokenized data without one: cut at the middle.
+  cut = cut < data.val.size() ? cut + 1 : middle;
   return split == "final" ? std::pair{std::size_t{0}, cut} : std::pair{cut, data.val.size()};
 }
 

@@ -1,0 +1,221 @@
+// `ablate plan SWEEP.yaml [--out DIR] [--device D] [--threads N] [--warmup-steps K] [--from DIR] [--json]`:
+// what a sweep will cost before it trains — how many runs (and how many are already done in
+// --out), the seconds per step of each distinct model from a short measured warm-up, the estimated
+// total time of the runs still to train — and, with --from, how many seeds each comparison of an
+// earlier sweep directory needs (seeds_advice.h). Never trains, never writes.
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "ablate/data.h"
+#include "ablate/model_plan.h"
+#include "ablate/plan.h"
+#include "ablate/seeds_advice.h"
+#include "ablate/sweep.h"
+#include "ablate/sweep_runner.h"
+#include "commands.h"
+
+namespace ablate::app {
+namespace {
+
+struct PlanOptions {
+  std::filesystem::path sweep_file;
+  std::filesystem::path out_dir;   // empty: do not look for finished runs
+  std::filesystem::path from_dir;  // empty: no seeds advice
+  WarmupOptions warmup;
+  bool json = false;
+};
+
+bool is_done(const std::filesystem::path& run_dir) {
+  std::ifstream in(run_dir / "summary.json");
+  if (!in) return false;
+  try {
+    return nlohmann::json::parse(in).value("status", "") == "done";
+  } catch (const std::exception&) {
+    return false;  // unreadable: `ablate run` trains it again
+  }
+}
+
+/// The runs of one distinct model (timing_key) and what they cost.
+struct ModelGroup {
+  const RunSpec* first = nullptr;
+  std::vector<std::string> arms;  // in sweep order, each once
+  std::size_t runs = 0;
+  std::vector<const RunSpec*> to_train;
+};
+
+std::string format_seconds(double s) {
+  if (s < 60) return fmt::format("{:.1f} s", s);
+  if (s < 3600) return fmt::format("{:.1f} s ({}m{:02d}s)", s, static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+  return fmt::format("{:.0f} s ({:.1f} h)", s, s / 3600.0);
+}
+
+nlohmann::json advice_json(const SeedsAdvice& a) {
+  nlohmann::json j = {{"arm", a.arm}, {"baseline", a.baseline}, {"verdict", a.verdict}};
+  if (!a.power) {
+    j["not_defined"] = a.power.reason;
+    return j;
+  }
+  const auto& p = *a.power;
+  j.update({{"n_arm", p.nx}, {"n_baseline", p.ny}, {"alpha", p.alpha}, {"power", p.power}, {"pooled_sd", p.pooled_sd},
+            {"difference", p.difference}, {"detectable_difference", p.detectable_difference},
+            {"underpowered", p.underpowered()},
+            {"seeds_needed", p.seeds_needed ? nlohmann::json(*p.seeds_needed) : nlohmann::json(nullptr)},
+            {"seeds_needed_exact", p.seeds_exact ? nlohmann::json(*p.seeds_exact) : nlohmann::json(nullptr)}});
+  return j;
+}
+
+void run_plan(const PlanOptions& options, const GlobalOptions& global) {
+  const auto registry = load_plugins(global);
+  const Sweep sweep = load_sweep(options.sweep_file, *registry);
+  // With a tune stage: the tuning runs, then the replication runs. Those exist only once tuning has
+  // chosen; until then each arm's first tune point stands in for them (same model, so the same cost).
+  std::vector<std::pair<const RunSpec*, std::filesystem::path>> all;  // run, its directory under the sweep's
+  std::vector<RunSpec> stand_ins;
+  for (const auto& run : sweep.tune_runs) all.emplace_back(&run, "tune");
+  if (sweep.replication_pending)
+    for (const auto& run : sweep.tune_runs)
+      if (run.tune_index == 0)
+        for (const auto seed : sweep.seeds) {
+          stand_ins.push_back(run);
+          stand_ins.back().seed = seed;
+          stand_ins.back().id = "(after tuning)";
+        }
+  for (const auto& run : stand_ins) all.emplace_back(&run, "");
+  for (const auto& run : sweep.runs) all.emplace_back(&run, "runs");
+  const std::size_t n_runs = all.size();
+  const std::size_t per_grid_point = sweep.arms.size() * sweep.seeds.size();
+  const std::size_t replication_runs = sweep.runs.size() + stand_ins.size();
+  const std::size_t grid_points = per_grid_point ? replication_runs / per_grid_point : 0;
+
+  // Finished runs in --out, and the distinct models in sweep order.
+  std::size_t done = 0;
+  std::vector<ModelGroup> models;
+  std::map<std::string, std::size_t> index;
+  for (const auto& [run_ptr, subdir] : all) {
+    const RunSpec& run = *run_ptr;
+    auto [it, inserted] = index.emplace(timing_key(run.config), models.size());
+    if (inserted) models.push_back({&run});
+    ModelGroup& m = models[it->second];
+    if (std::find(m.arms.begin(), m.arms.end(), run.arm) == m.arms.end()) m.arms.push_back(run.arm);
+    ++m.runs;
+    const bool finished = !options.out_dir.empty() && !subdir.empty() &&
+                          is_done(sweep_directory(sweep, options.out_dir) / subdir / run.id);
+    if (finished) ++done;
+    else m.to_train.push_back(&run);
+  }
+
+  nlohmann::json out = {{"sweep", sweep.name},
+                        {"file", sweep.file.string()},
+                        {"runs", n_runs},
+                        {"arms", sweep.arms.size()},
+                        {"grid_points", grid_points},
+                        {"seeds", sweep.seeds.size()},
+                        {"tuning_runs", sweep.tune_runs.size()},
+                        {"done", done},
+                        {"to_train", n_runs - done},
+                        {"out_dir", options.out_dir.empty() ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(sweep_directory(sweep, options.out_dir).string())},
+                        {"warmup_steps", options.warmup.steps},
+                        {"models", nlohmann::json::array()}};
+  if (!options.json) {
+    std::cout << fmt::format("sweep '{}' ({}): {} runs = {} arm(s) x {} grid point(s) x {} seed(s){}\n", sweep.name,
+                             sweep.file.string(), replication_runs, sweep.arms.size(), grid_points, sweep.seeds.size(),
+                             sweep.tune ? fmt::format(", after {} tuning runs (each arm's first tune point stands in "
+                                                      "for its replication runs until tuning chooses)",
+                                                      sweep.tune_runs.size())
+                                        : "");
+    if (!options.out_dir.empty())
+      std::cout << fmt::format("already done in {}: {} of {}; to train: {}\n",
+                               sweep_directory(sweep, options.out_dir).string(), done, n_runs, n_runs - done);
+  }
+
+  // One warm-up per distinct model that still has runs to train.
+  double total = 0.0;
+  bool estimated = options.warmup.steps > 0;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    const ModelGroup& m = models[i];
+    const ModelPlan plan = plan_model(m.first->config, tokenizer_vocab_size(m.first->config.at("data")), *registry);
+    nlohmann::json j = {{"arms", m.arms}, {"runs", m.runs}, {"to_train", m.to_train.size()},
+                        {"params_total", plan.total.params_total}, {"params_active", plan.total.params_active}};
+    std::string line = fmt::format("model {} (arms: {}; {:.2f} M parameters): {} run(s), {} to train", i + 1,
+                                   fmt::join(m.arms, ", "), static_cast<double>(plan.total.params_total) / 1e6, m.runs,
+                                   m.to_train.size());
+    if (estimated && !m.to_train.empty()) {
+      const StepTiming t = measure_step_time(*m.first, *registry, options.warmup);
+      double seconds = 0.0;
+      for (const RunSpec* r : m.to_train) seconds += estimated_run_seconds(r->config, t);
+      total += seconds;
+      out["device"] = t.device;
+      j.update({{"seconds_per_step", t.seconds_per_step}, {"seconds_per_eval_batch", t.seconds_per_eval_batch},
+                {"seconds_to_train", seconds}});
+      line += fmt::format("\n  measured {:.4g} s/step, {:.4g} s/eval batch over {} steps on {}; {} to train",
+                          t.seconds_per_step, t.seconds_per_eval_batch, t.steps, t.device, format_seconds(seconds));
+    }
+    out["models"].push_back(j);
+    if (!options.json) std::cout << line << "\n";
+  }
+  out["estimated_seconds"] = estimated ? nlohmann::json(total) : nlohmann::json(nullptr);
+  if (!options.json) {
+    if (estimated)
+      std::cout << fmt::format("estimated time for the {} run(s) to train: {} (training steps and evaluations; data "
+                               "preparation and start-up not included)\n",
+                               n_runs - done, format_seconds(total));
+    else
+      std::cout << "no time estimate (--warmup-steps 0)\n";
+  }
+
+  if (!options.from_dir.empty()) {
+    const auto advice = seeds_advice(options.from_dir);
+    out["seeds_advice"] = nlohmann::json::array();
+    for (const auto& a : advice) out["seeds_advice"].push_back(advice_json(a));
+    if (!options.json) {
+      std::cout << fmt::format("\nseeds advice from {} (final validation loss; two-sided t-test, alpha 0.05, "
+                               "power 0.8):\n", options.from_dir.string());
+      if (advice.empty()) std::cout << "  no comparison: no arm besides the baseline has runs there\n";
+      for (const auto& a : advice) {
+        std::cout << fmt::format("  {} vs {}", a.arm, a.baseline);
+        if (a.power)
+          std::cout << fmt::format(": n = {}, {}; pooled sd {:.4f}; observed Δ {:+.4f}; detectable |Δ| {:.4f}; "
+                                   "seeds per arm needed {}",
+                                   a.power->nx, a.power->ny, a.power->pooled_sd, a.power->difference,
+                                   a.power->detectable_difference,
+                                   a.power->seeds_needed ? std::to_string(*a.power->seeds_needed) : "not defined");
+        std::cout << "\n    " << a.verdict << "\n";
+      }
+    }
+  }
+  if (options.json) std::cout << out.dump(2) << std::endl;
+}
+
+}  // namespace
+
+void setup_plan(CLI::App& app, const GlobalOptions& global) {
+  auto options = std::make_shared<PlanOptions>();
+  auto* cmd = app.add_subcommand("plan", "count a sweep's runs, estimate its time from a measured warm-up, and "
+                                         "advise how many seeds its comparisons need, without training");
+  cmd->add_option("sweep", options->sweep_file, "sweep file (YAML)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--out", options->out_dir, "output directory of `ablate run`: count the runs already done there");
+  cmd->add_option("--device", options->warmup.device, "device of the warm-up: cpu, cuda or cuda:N")
+      ->capture_default_str();
+  cmd->add_option("--threads", options->warmup.threads, "CPU threads for LibTorch (0: its default)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--warmup-steps", options->warmup.steps,
+                  "timed training steps per distinct model (0: no warm-up and no time estimate)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--from", options->from_dir, "an earlier sweep directory (OUT/<name>) with finished runs: "
+                                               "print how many seeds each of its comparisons needs")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_flag("--json", options->json, "one JSON object: runs, done, models with seconds per step, "
+                                         "estimated_seconds, seeds_advice");
+  cmd->callback([options, &global] { run_plan(*options, global); });
+}
+
+}  // namespace ablate::app
