@@ -51,7 +51,7 @@ def reference_row(run_info, opts, data_file, compiled):
            "--steps", str(train["steps"]), "--lr", str(opt["lr"]), "--weight-decay", str(opt["weight_decay"]),
            "--warmup-fraction", str(train["warmup_fraction"]), "--min-lr-fraction", str(train["min_lr_fraction"]),
            "--grad-clip", str(train["grad_clip"]), "--seed", str(run_info["seed"]), "--device", opts.device,
-           "--peak-flops", str(opts.peak_flops), "--data", data_file]
+           "--peak-flops", str(opts.peak_flops), "--data", data_file, "--threads", str(opts.threads)]
     if args.ffn == "moe":
         cmd += ["--n-experts", str(args.n_experts), "--top-k", str(args.top_k)]
     if compiled:
@@ -91,14 +91,18 @@ def main():
     p.add_argument("--ablate", default=os.path.join(ROOT, "build", "bin", "ablate"))
     p.add_argument("--python", default=sys.executable)
     p.add_argument("--peak-flops", type=float, default=989e12, help="device peak (H100 SXM dense bf16)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads of ablate and the reference (0: default)")
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile reference")
     p.add_argument("--label", default="", help="what these numbers are, written above the table")
     p.add_argument("--doc", default=os.path.join(ROOT, "docs", "benchmarks.md"))
     p.add_argument("--section", default="gpu", help="which results section of --doc to replace (gpu, cpu-smoke)")
     opts = p.parse_args()
 
+    if not os.access(opts.ablate, os.X_OK):
+        raise SystemExit(f"gpu_compare: {opts.ablate} not found: build ablate first (or pass --ablate)")
     cache = os.path.join(opts.out, "cache")
-    run([opts.ablate, "run", opts.sweep, "--device", opts.device, "--out", opts.out, "--cache", cache])
+    run([opts.ablate, "run", opts.sweep, "--device", opts.device, "--out", opts.out, "--cache", cache,
+         "--threads", str(opts.threads)])
     runs = json.loads(run([opts.ablate, "expand", "--json", opts.sweep], capture_output=True).stdout)
     entries = glob.glob(os.path.join(cache, "*", "meta.json"))
     if len(entries) != 1:
@@ -123,7 +127,8 @@ def main():
     header = (f"{opts.label}\n\nMeasured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on "
               f"{device} ({platform.machine()}), torch {torch.__version__}, {version}; MFU over "
               f"{opts.peak_flops:.3g} FLOP/s. Reproduce: `bench/gpu_compare.sh --device {opts.device} "
-              f"--sweep {os.path.relpath(opts.sweep, ROOT)}{' --no-compile' if opts.no_compile else ''}`.\n\n")
+              f"--sweep {os.path.relpath(opts.sweep, ROOT)} --section {opts.section}"
+              f"{f' --threads {opts.threads}' if opts.threads else ''}{' --no-compile' if opts.no_compile else ''}`.\n\n")
     with open(os.path.join(opts.out, "compare.json"), "w") as f:
         json.dump({"sweep": opts.sweep, "device": device, "results": results}, f, indent=2)
     begin, end = f"<!-- results:{opts.section}:begin -->", f"<!-- results:{opts.section}:end -->"

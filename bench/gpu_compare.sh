@@ -9,6 +9,5 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-$root/.venv/bin/python}"
-[[ -x "$root/build/bin/ablate" ]] || { echo "gpu_compare: build/bin/ablate not found: build ablate first" >&2; exit 2; }
 [[ -x "$python" ]] || { echo "gpu_compare: $python not found: set PYTHON to the torch wheel's python" >&2; exit 2; }
 exec "$python" "$root/bench/gpu_compare.py" --python "$python" "$@"

@@ -85,7 +85,7 @@ class SwiGLU(nn.Module):
         self.gate, self.up, self.down = linear(d, d_ff), linear(d, d_ff), linear(d_ff, d)
 
     def forward(self, x):
-        return self.down(F.silu(self.gate(x)) * self.up(x))
+        return self.down(F.silu(self.gate(x)) * self.up(x)), None
 
 
 class TopkMoE(nn.Module):
@@ -97,7 +97,6 @@ class TopkMoE(nn.Module):
         self.router = linear(d, n_experts)
         self.w1 = nn.Parameter(torch.randn(n_experts, d_ff, d) * 0.02)
         self.w2 = nn.Parameter(torch.randn(n_experts, d, d_ff) * 0.02)
-        self.aux = None
 
     def experts(self, rows, counts):
         if self.grouped:  # one grouped GEMM per linear over the sorted rows; offsets stay on the device
@@ -130,8 +129,8 @@ class TopkMoE(nn.Module):
         out = torch.empty_like(out_sorted).index_copy_(0, order, out_sorted)  # back to (token, slot) order
         y = (out.view(N, self.k, -1) * weights.to(out.dtype).unsqueeze(-1)).sum(1)
         fraction = counts.float() / (N * self.k)
-        self.aux = self.aux_coef * self.E * (fraction * probs.mean(0)).sum()
-        return y.view(shape).to(x.dtype)
+        aux = self.aux_coef * self.E * (fraction * probs.mean(0)).sum()
+        return y.view(shape).to(x.dtype), aux
 
 
 class Block(nn.Module):
@@ -146,8 +145,10 @@ class Block(nn.Module):
             self.ffn = SwiGLU(d, args.d_ff)
 
     def forward(self, x, cos, sin):
+        """Returns the block's output and the ffn's auxiliary loss (None for a dense ffn)."""
         h = x + self.attention(self.norm1(x), cos, sin)
-        return h + self.ffn(self.norm2(h))
+        y, aux = self.ffn(self.norm2(h))
+        return h + y, aux
 
 
 class Transformer(nn.Module):
@@ -161,10 +162,12 @@ class Transformer(nn.Module):
 
     def forward(self, tokens, cos, sin):
         x = self.embedding(tokens) * math.sqrt(self.d)
+        aux = torch.zeros((), device=x.device)
         for block in self.blocks:
-            x = block(x, cos, sin)
+            x, block_aux = block(x, cos, sin)
+            if block_aux is not None:
+                aux = aux + block_aux
         logits = F.linear(self.final_norm(x), self.embedding.weight)  # tied head
-        aux = sum((b.ffn.aux for b in self.blocks if isinstance(b.ffn, TopkMoE)), torch.zeros((), device=x.device))
         return logits, aux
 
 
@@ -177,8 +180,8 @@ def active_params(model, args):
 
 
 def lr_at(step, args):
-    """ablate's trainer: linear warmup over ceil-free warmup_steps, then cosine to min_lr_fraction."""
-    warmup = int(args.warmup_fraction * args.steps)
+    """ablate's trainer (scheduled_lr): linear warmup, then cosine down to min_lr_fraction of the peak."""
+    warmup = math.floor(args.warmup_fraction * args.steps + 0.5)  # std::round, half away from zero
     if step < warmup:
         return args.lr * (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, args.steps - warmup))
@@ -231,6 +234,7 @@ def main():
     p.add_argument("--precision", choices=["bf16", "fp32"], default=None, help="default: bf16 on CUDA, fp32 on CPU")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--peak-flops", type=float, default=989e12, help="device peak for MFU (H100 SXM dense bf16)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
     p.add_argument("--params-only", action="store_true")
     args = p.parse_args()
     device = torch.device(args.device)
@@ -238,6 +242,8 @@ def main():
     # grouped GEMM in bf16 on CUDA, as a researcher chasing speed would; a host-sized loop elsewhere
     args.grouped_mm = device.type == "cuda" and precision == "bf16" and hasattr(torch, "_grouped_mm")
 
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     model = Transformer(args)
     total, active = active_params(model, args)
