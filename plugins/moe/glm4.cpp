@@ -27,6 +27,8 @@ const OptionSpec kOptions[] = {
     option::seq_aux_alpha("0.0"),
     option::n_shared("1"),
     option::expert(),
+    moe_dispatch_option(),
+    moe_capacity_factor_option(),
 };
 
 std::shared_ptr<ComponentImpl> make(const ModelContext& ctx, const Options& o) {

@@ -100,26 +100,9 @@ torch::Tensor SigmoidMoeImpl::forward(const torch::Tensor& x) {
   const auto chosen = at::zeros({N, E}, r.scores.options()).scatter_(1, r.experts, 1.0f);
   const auto counts = chosen.sum(0);  // (E,) fp32
 
-  // Dispatch: sort the N·k (token, slot) assignments by expert; each expert sees one block.
-  const auto assignment_expert = r.experts.flatten();  // (N·k)
-  const auto order = std::get<1>(assignment_expert.sort(/*stable=*/true, 0, false));
-  const auto token_of = at::div(order, k, "floor");  // (N·k)
-  const auto counts_host = counts.to(at::kLong).cpu();  // the one host read: block sizes (issue 6: grouped GEMM)
-  const auto* count = counts_host.data_ptr<std::int64_t>();
-  const auto expert_inputs = flat.index_select(0, token_of);  // (N·k, d)
-  std::vector<torch::Tensor> outputs;
-  std::int64_t start = 0;
-  for (std::int64_t e = 0; e < E; ++e) {
-    if (count[e] == 0) continue;
-    const auto block = expert_inputs.narrow(0, start, count[e]).unsqueeze(0);  // (1, n_e, d)
-    outputs.push_back(expert_modules_[e]->forward(block).squeeze(0));
-    start += count[e];
-  }
-  const auto expert_outputs = at::cat(outputs, 0);  // (N·k, d)
-  const auto w = r.weights.flatten().index_select(0, order).unsqueeze(-1).to(expert_outputs.scalar_type());
-  auto combined = at::zeros({N, d}, expert_outputs.options());
-  combined.index_add_(0, token_of, expert_outputs * w);
-  auto y = combined.view(x.sizes()).to(x.scalar_type());
+  const auto routed = moe_dispatch(flat, r.experts, r.weights, moe_experts(expert_spec_, expert_modules_),
+                                   options.dispatch());
+  auto y = routed.output.view(x.sizes()).to(x.scalar_type());
   for (const auto& shared : shared_modules_) y = y + shared->forward(x);
 
   load_ = (counts / static_cast<double>(N * k)).detach();
@@ -155,7 +138,8 @@ void SigmoidMoeImpl::pretty_print(std::ostream& stream) const {
          << ", topk_group=" << options.topk_group() << ", routed_scaling_factor=" << options.routed_scaling_factor()
          << ", norm_topk_prob=" << (options.norm_topk_prob() ? "true" : "false")
          << ", bias_update_rate=" << options.bias_update_rate() << ", seq_aux_alpha=" << options.seq_aux_alpha()
-         << ", n_shared=" << options.n_shared() << ", expert=" << expert_spec_.plugin << ")";
+         << ", n_shared=" << options.n_shared()
+         << ", dispatch=" << (options.dispatch().strategy == MoeDispatch::capacity ? "capacity" : "sorted") << ", expert=" << expert_spec_.plugin << ")";
 }
 
 SigmoidMoeOptions options_of(const std::string& name, const ModelContext& ctx, const Options& o) {
@@ -167,7 +151,8 @@ SigmoidMoeOptions options_of(const std::string& name, const ModelContext& ctx, c
       .norm_topk_prob(o.boolean("norm_topk_prob"))
       .bias_update_rate(o.number("bias_update_rate"))
       .seq_aux_alpha(o.number("seq_aux_alpha"))
-      .n_shared(o.integer("n_shared"));
+      .n_shared(o.integer("n_shared"))
+      .dispatch({.strategy = parse_moe_dispatch(o.string("dispatch")), .capacity_factor = o.number("capacity_factor")});
 }
 
 std::shared_ptr<ComponentImpl> make(const std::string& name, const ModelContext& ctx, const Options& o) {

@@ -29,10 +29,10 @@
 //   L   = α · Σ_i f_i · P_i, averaged over the B sequences of the batch.
 // With α = 0 (the default) it is not computed and aux_loss() is undefined.
 //
-// Dispatch: as moe `topk`, tokens are sorted by expert and each expert runs once on its block;
-// the block sizes are read on the host (fine on the CPU; the GPU path wants a grouped GEMM).
+// Dispatch: the SDK's moe_dispatch, as moe `topk` (option `dispatch`: sorted or capacity).
 #pragma once
 
+#include <ablate/sdk/moe_dispatch.h>
 #include <ablate/sdk/plugin.h>
 
 #include <memory>
@@ -71,6 +71,8 @@ struct SigmoidMoeOptions {
   TORCH_ARG(double, seq_aux_alpha) = 0.0;
   /// shared experts added for every token; default 1
   TORCH_ARG(std::int64_t, n_shared) = 1;
+  /// token dispatch strategy and its capacity factor (moe_dispatch.h)
+  TORCH_ARG(sdk::MoeDispatchOptions, dispatch) = {};
 };
 
 /// Throws std::invalid_argument when the options contradict each other.

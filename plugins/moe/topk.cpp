@@ -5,9 +5,9 @@
 // Auxiliary loss: aux_coef · E · Σ_e f_e · P_e, with f_e the fraction of (token, slot)
 // assignments to expert e and P_e the mean router probability of e.
 //
-// Dispatch: tokens are sorted by expert and each expert runs once on its contiguous block. The
-// block sizes are read on the host (fine on the CPU; the GPU path needs a grouped GEMM instead).
+// Dispatch: the SDK's moe_dispatch (option `dispatch`: sorted, or capacity with capacity_factor).
 #include <ablate/sdk/functional.h>
+#include <ablate/sdk/moe_dispatch.h>
 #include <ablate/sdk/plugin.h>
 
 #include <stdexcept>
@@ -32,6 +32,8 @@ struct TopkMoeOptions {
   TORCH_ARG(double, noise_std) = 0.1;
   /// coefficient of the Switch auxiliary loss; default 0.01
   TORCH_ARG(double, aux_coef) = 0.01;
+  /// token dispatch strategy and its capacity factor (moe_dispatch.h)
+  TORCH_ARG(MoeDispatchOptions, dispatch) = {};
 };
 
 void check(const TopkMoeOptions& o) {
@@ -69,31 +71,13 @@ class TopkMoeImpl : public ComponentImpl {
     auto [top_logits, top_experts] = logits.topk(k, -1);     // (N, k) each
     const auto weights = at::softmax(top_logits, -1);        // (N, k)
 
-    // Sort the N·k (token, slot) assignments by expert; each expert sees one contiguous block.
-    const auto assignment_expert = top_experts.flatten();                       // (N·k)
-    const auto order = std::get<1>(assignment_expert.sort(/*stable=*/true, 0, false));
-    const auto token_of = at::div(order, k, "floor");                          // (N·k)
-    const auto counts = at::bincount(assignment_expert, {}, E);                 // (E,)
-    const auto counts_host = counts.cpu();
-    const auto* count = counts_host.data_ptr<std::int64_t>();
-    const auto expert_inputs = flat.index_select(0, token_of);                  // (N·k, d)
-    std::vector<torch::Tensor> outputs;
-    std::int64_t start = 0;
-    for (std::int64_t e = 0; e < E; ++e) {
-      if (count[e] == 0) continue;
-      const auto block = expert_inputs.narrow(0, start, count[e]).unsqueeze(0);  // (1, n_e, d)
-      outputs.push_back(expert_modules_[e]->forward(block).squeeze(0));
-      start += count[e];
-    }
-    const auto expert_outputs = at::cat(outputs, 0);                            // (N·k, d)
-    const auto w = weights.flatten().index_select(0, order).unsqueeze(-1).to(expert_outputs.scalar_type());
-    auto combined = at::zeros({N, d}, expert_outputs.options());
-    combined.index_add_(0, token_of, expert_outputs * w);
-
+    const auto routed = moe_dispatch(flat, top_experts, weights, moe_experts(expert_spec_, expert_modules_),
+                                     options.dispatch());
+    const auto& counts = routed.counts;  // (E,)
     const auto fraction = counts.to(at::kFloat) / static_cast<double>(N * k);  // f_e
     aux_ = options.aux_coef() * static_cast<double>(E) * (fraction * probs.mean(0)).sum();
     load_ = fraction.detach();
-    return combined.view(x.sizes()).to(x.scalar_type());
+    return routed.output.view(x.sizes()).to(x.scalar_type());
   }
 
   torch::Tensor aux_loss() const override { return aux_; }
@@ -102,7 +86,8 @@ class TopkMoeImpl : public ComponentImpl {
   void pretty_print(std::ostream& stream) const override {
     stream << "ablate::topk(d_model=" << options.d_model() << ", n_experts=" << options.n_experts()
            << ", top_k=" << options.top_k() << ", noise_std=" << options.noise_std()
-           << ", aux_coef=" << options.aux_coef() << ", expert=" << expert_spec_.plugin << ")";
+           << ", aux_coef=" << options.aux_coef()
+           << ", dispatch=" << (options.dispatch().strategy == MoeDispatch::capacity ? "capacity" : "sorted") << ", expert=" << expert_spec_.plugin << ")";
   }
 
   TopkMoeOptions options;
@@ -126,12 +111,15 @@ const OptionSpec kOptions[] = {
      .doc = "coefficient of the Switch auxiliary balancing loss", .min = 0.0},
     {.name = "expert", .type = OptionType::component, .default_value = nullptr,
      .doc = "the expert MLP, e.g. {plugin: silu, d_ff: 1024} (required)", .choices = "mlp"},
+    moe_dispatch_option(),
+    moe_capacity_factor_option(),
 };
 
 TopkMoeOptions options_of(const ModelContext& ctx, const Options& o) {
   return TopkMoeOptions(ctx.d_model, o.integer("n_experts"), o.integer("top_k"))
       .noise_std(o.number("noise_std"))
-      .aux_coef(o.number("aux_coef"));
+      .aux_coef(o.number("aux_coef"))
+      .dispatch({.strategy = parse_moe_dispatch(o.string("dispatch")), .capacity_factor = o.number("capacity_factor")});
 }
 
 std::shared_ptr<ComponentImpl> make(const ModelContext& ctx, const Options& o) {

@@ -1,7 +1,9 @@
 // The sigmoid-routed MoEs (`deepseek_v3`, `glm4`) against their formulas (components.md,
 // plugins/moe/sigmoid_routing.h): hand-made router scores, the correction bias, group-limited
-// routing, the balancing update, the sequence-wise loss, and parameter counts.
+// routing, the balancing update, the sequence-wise loss, and parameter counts; and the SDK's
+// shared dispatch (ablate/sdk/moe_dispatch.h) against a per-token reference, both strategies.
 #include <ATen/ATen.h>
+#include <torch/csrc/autograd/autograd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +12,7 @@
 
 #include "ablate/plugin_registry.h"
 #include "ablate/sdk/component.h"
+#include "ablate/sdk/moe_dispatch.h"
 
 #include "catch_torch.h"
 
@@ -333,4 +336,124 @@ TEST_CASE("deepseek_v3 and glm4 build exactly the parameters their cost function
   const auto y = module->forward(at::randn({2, 5, d}));
   CHECK(y.sizes() == at::IntArrayRef({2, 5, d}));
   CHECK(module->expert_load().sum().item<double>() == Approx(1.0));
+}
+
+namespace {
+
+struct Experts {
+  std::vector<std::shared_ptr<sdk::ComponentImpl>> modules;
+  std::vector<at::Tensor> parameters;
+};
+
+Experts build_experts(const std::string& plugin, std::int64_t E, std::int64_t d, std::int64_t d_ff) {
+  Experts experts;
+  for (std::int64_t e = 0; e < E; ++e) {
+    experts.modules.push_back(registry().create(*expert_spec(plugin, d_ff), context(d)));
+    for (const auto& p : experts.modules.back()->parameters()) experts.parameters.push_back(p);
+  }
+  return experts;
+}
+
+// The definition, token by token: y_n = Σ_j w_{n,j} · expert_{e_{n,j}}(x_n), each expert applied
+// to all N tokens through its own module (no sorting, no buffers).
+at::Tensor reference_moe(const Experts& experts, const at::Tensor& x, const at::Tensor& index, const at::Tensor& w) {
+  std::vector<at::Tensor> all;  // E × (N, d)
+  for (const auto& m : experts.modules) all.push_back(m->forward(x.unsqueeze(0)).squeeze(0));
+  std::vector<at::Tensor> rows;
+  for (std::int64_t n = 0; n < x.size(0); ++n) {
+    at::Tensor row = at::zeros({x.size(1)});
+    for (std::int64_t j = 0; j < index.size(1); ++j) row = row + w[n][j] * all[index[n][j].item<std::int64_t>()][n];
+    rows.push_back(row);
+  }
+  return at::stack(rows);
+}
+
+}  // namespace
+
+TEST_CASE("moe_dispatch: sorted and capacity strategies give the reference's outputs and gradients",
+          "[component][moe][dispatch]") {
+  const std::string plugin = GENERATE("silu", "swiglu", "gelu");
+  const bool stacked = GENERATE(true, false);  // built-in stacked weights, or per-expert module calls
+  const std::string strategy = GENERATE("sorted", "capacity");
+  CAPTURE(plugin, stacked, strategy);
+  const std::int64_t N = 12, d = 8, E = 4, k = 2, d_ff = 6;
+  at::manual_seed(7);
+  const Experts experts = build_experts(plugin, E, d, d_ff);
+  const auto x = at::randn({N, d}).requires_grad_(true);
+  const auto index = std::get<1>(at::randn({N, E}).topk(k, -1));  // k distinct experts per token
+  const auto w = at::softmax(at::randn({N, k}), -1).requires_grad_(true);
+
+  sdk::MoeExperts dispatch_experts = sdk::moe_experts(*expert_spec(plugin, d_ff), experts.modules);
+  REQUIRE(dispatch_experts.stacked.has_value());  // every built-in MLP is recognised
+  if (!stacked) dispatch_experts.stacked.reset();
+  // capacity_factor E: C = N·k, more than any expert can receive, so nothing is dropped
+  const sdk::MoeDispatchOptions options{.strategy = sdk::parse_moe_dispatch(strategy),
+                                        .capacity_factor = static_cast<double>(E)};
+  const auto result = sdk::moe_dispatch(x, index, w, dispatch_experts, options);
+  const auto reference = reference_moe(experts, x, index, w);
+  REQUIRE(result.output.sizes() == reference.sizes());
+  CHECK(at::allclose(result.output, reference, 1e-5, 1e-6));
+  CHECK(result.dropped.item<std::int64_t>() == 0);
+  // counts: assignments per expert, as an independent bincount of the index
+  CHECK(at::equal(result.counts, at::bincount(index.flatten(), {}, E)));
+
+  // Gradients of one fixed projection of the output, w.r.t. the input, the weights and every expert parameter.
+  std::vector<at::Tensor> inputs = {x, w};
+  inputs.insert(inputs.end(), experts.parameters.begin(), experts.parameters.end());
+  const auto probe = at::randn({N, d});
+  const auto got = torch::autograd::grad({(result.output * probe).sum()}, inputs);
+  const auto want = torch::autograd::grad({(reference * probe).sum()}, inputs);
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CHECK(at::allclose(got[i], want[i], 1e-5, 1e-6));
+  }
+}
+
+TEST_CASE("moe_dispatch capacity drops the assignments over an expert's capacity, in token order",
+          "[component][moe][dispatch]") {
+  const std::int64_t N = 8, d = 4, E = 2, k = 1, d_ff = 5;
+  CHECK(sdk::moe_capacity(N, k, E, 1.0) == 4);
+  CHECK(sdk::moe_capacity(10, 2, 4, 1.25) == 7);  // ceil(6.25)
+  at::manual_seed(3);
+  const Experts experts = build_experts("silu", E, d, d_ff);
+  const auto x = at::randn({N, d});
+  // Tokens 0,1,2,4,5,7 pick expert 0 (six, capacity 4: tokens 5 and 7 are dropped); 3 and 6 pick expert 1.
+  const auto index = at::tensor(std::vector<std::int64_t>{0, 0, 0, 1, 0, 0, 1, 0}).view({N, k});
+  const auto w = at::ones({N, k});
+  const auto result = sdk::moe_dispatch(x, index, w, sdk::moe_experts(*expert_spec("silu", d_ff), experts.modules),
+                                        {.strategy = sdk::MoeDispatch::capacity, .capacity_factor = 1.0});
+  CHECK(result.dropped.item<std::int64_t>() == 2);
+  const auto reference = reference_moe(experts, x, index, w);
+  for (std::int64_t n = 0; n < N; ++n) {
+    CAPTURE(n);
+    if (n == 5 || n == 7)
+      CHECK(at::equal(result.output[n], at::zeros({d})));  // dropped: nothing added
+    else
+      CHECK(at::allclose(result.output[n], reference[n], 1e-5, 1e-6));
+  }
+  // The sorted strategy never drops.
+  const auto sorted = sdk::moe_dispatch(x, index, w, sdk::moe_experts(*expert_spec("silu", d_ff), experts.modules), {});
+  CHECK(sorted.dropped.item<std::int64_t>() == 0);
+  CHECK(at::allclose(sorted.output, reference, 1e-5, 1e-6));
+}
+
+TEST_CASE("every MoE plugin gives the same output with either dispatch when nothing is dropped",
+          "[component][moe][dispatch]") {
+  const std::string plugin = GENERATE("topk", "deepseek_v3", "glm4");
+  CAPTURE(plugin);
+  const std::int64_t E = 4, d = 16;
+  const auto build = [&](const std::string& dispatch) {
+    at::manual_seed(11);  // same seed: same parameters in both modules
+    auto m = registry().create(spec(Kind::moe, plugin, {{{"n_experts", E}, {"expert", expert_spec("swiglu", 12)},
+                                                         {"dispatch", dispatch}, {"capacity_factor", double(E)}}}),
+                               context(d));
+    m->eval();  // topk: no router noise
+    return m;
+  };
+  const auto sorted = build("sorted"), capacity = build("capacity");
+  const auto x = at::randn({2, 5, d});
+  CHECK(at::allclose(sorted->forward(x), capacity->forward(x), 1e-5, 1e-6));
+  CHECK(at::equal(sorted->expert_load(), capacity->expert_load()));
+  CHECK_THROWS_AS(sdk::parse_moe_dispatch("grouped"), std::invalid_argument);
 }
