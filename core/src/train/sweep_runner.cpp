@@ -20,7 +20,9 @@
 #include "ablate/error.h"
 #include "ablate/model_plan.h"
 #include "ablate/report.h"
+#include "ablate/run_lock.h"
 #include "ablate/trainer.h"
+#include "ablate/version_check.h"
 
 namespace ablate {
 namespace {
@@ -107,10 +109,19 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
   write_sweep_json(sweep, result.sweep_dir);
   prove_attention_causal(sweep, registry, device);
 
-  std::map<std::string, PreparedData> data_by_config;  // runs with the same data share it
+  const auto stop_signal = [&] { return options.stop_signal ? options.stop_signal->load() : 0; };
   const std::size_t n = sweep.runs.size();
-  for (std::size_t i = 0; i < n; ++i) {
+  // A run directory written by a newer ablate is refused before anything is trained.
+  for (std::size_t i = 0; i < n; ++i)
+    if (in_shard(i, options.shard)) refuse_newer_run_dir(result.sweep_dir / "runs" / sweep.runs[i].id);
+
+  std::map<std::string, PreparedData> data_by_config;  // runs with the same data share it
+  for (std::size_t i = 0; i < n && stop_signal() == 0; ++i) {
     const RunSpec& run = sweep.runs[i];
+    if (!in_shard(i, options.shard)) {
+      ++result.not_in_shard;
+      continue;
+    }
     const auto run_dir = result.sweep_dir / "runs" / run.id;
     const std::string label = fmt::format("run {}/{} {} seed {}", i + 1, n, run.arm, run.seed);
     if (status_of(run_dir) == "done") {
@@ -118,7 +129,17 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
       ++result.skipped;
       continue;
     }
-    std::filesystem::create_directories(run_dir);
+    const LockAttempt attempt = try_lock_run(run_dir, options.lock_stale_after);
+    if (!attempt.warning.empty()) std::cerr << fmt::format("[{}] warning: {}", label, attempt.warning) << std::endl;
+    if (!attempt.lock) {
+      print(fmt::format("[{}] {} skipped: {}", label, run.id, attempt.held_by));
+      ++result.locked;
+      continue;
+    }
+    if (status_of(run_dir) == "done") {  // finished by another process between the check and the lock
+      ++result.skipped;
+      continue;
+    }
     write_file_atomic(run_dir / "config.yaml", config_to_yaml(run.config));
     write_file_atomic(run_dir / "config.json", run.config.dump(2));
     try {
@@ -130,8 +151,20 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
                           prepare_data(data_config, cache_dir, [](const std::string& s) { print("data: " + s); }))
                  .first;
       print(fmt::format("[{}] {} training on {}", label, run.id, device_description(device)));
-      const auto summary = train_run(run, it->second, registry, {.device = device, .run_dir = run_dir, .label = label});
+      const TrainSettings settings{.device = device,
+                                   .run_dir = run_dir,
+                                   .label = label,
+                                   .checkpoint_every = options.checkpoint_every,
+                                   .checkpoint_minutes = options.checkpoint_minutes,
+                                   .stop_requested = [&](std::int64_t) { return stop_signal() != 0; },
+                                   .heartbeat = [&] { attempt.lock->heartbeat(); }};
+      const auto summary = train_run(run, it->second, registry, settings);
       if (summary.at("status") == "diverged") ++result.diverged;
+      if (summary.at("status") == "interrupted") {
+        result.interrupted_run = run.id;
+        result.interrupted_at_step = summary.at("steps").get<std::int64_t>();
+        break;
+      }
       ++result.trained;
     } catch (const std::exception& e) {
       // One failing run must not end the sweep: record why and go on.
@@ -142,6 +175,7 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
       std::cerr << fmt::format("[{}] failed: {}", label, e.what()) << std::endl;
     }
   }
+  result.stopped_by = stop_signal();
   result.report = write_report(result.sweep_dir);
   return result;
 }
