@@ -31,7 +31,7 @@ void run_status(const std::filesystem::path& dir) {
     throw Error(fmt::format("{} is not a sweep directory: no readable sweep.json", dir.string()),
                 "pass OUT/<sweep name>, the directory `ablate run` printed");
   std::map<std::string, int> counts;
-  std::cout << fmt::format("{:<18} {:<20} {:>5}  {:<9} {}\n", "id", "arm", "seed", "status", "detail");
+  std::cout << fmt::format("{:<18} {:<20} {:>5}  {:<11} {}\n", "id", "arm", "seed", "status", "detail");
   for (const auto& run : sweep.at("runs")) {
     const std::string id = run.at("id");
     const nlohmann::json summary = read_json(dir / "runs" / id / "summary.json");
@@ -45,7 +45,7 @@ void run_status(const std::filesystem::path& dir) {
       if (const auto holder = lock_holder(run_dir)) detail += (detail.empty() ? "" : "; ") + *holder;
     }
     ++counts[status];
-    std::cout << fmt::format("{:<18} {:<20} {:>5}  {:<9} {}\n", id, run.at("arm").get<std::string>(),
+    std::cout << fmt::format("{:<18} {:<20} {:>5}  {:<11} {}\n", id, run.at("arm").get<std::string>(),
                              run.at("seed").get<std::int64_t>(), status, detail);
   }
   std::string line;

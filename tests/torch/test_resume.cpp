@@ -162,8 +162,11 @@ TEST_CASE("a corrupt checkpoint falls back to the previous good one, then to a f
   REQUIRE(std::filesystem::exists(newest));
   {
     std::fstream file(newest, std::ios::in | std::ios::out | std::ios::binary);
-    file.seekp(static_cast<std::streamoff>(std::filesystem::file_size(newest) / 2));
-    file.put('\x5a');  // one byte changed in the middle
+    const auto middle = static_cast<std::streamoff>(std::filesystem::file_size(newest) / 2);
+    file.seekg(middle);
+    const char byte = static_cast<char>(file.get());
+    file.seekp(middle);
+    file.put(static_cast<char>(~byte));  // one byte changed in the middle
   }
   std::string printed = f.train(run, 0);
   CHECK_THAT(printed, Catch::Contains("warning: checkpoint") && Catch::Contains("checksum does not match"));

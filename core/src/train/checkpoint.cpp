@@ -1,5 +1,5 @@
 // Checkpoint contents (see checkpoint.h). One torch::serialize archive: "model" (Module::save),
-// "adamw" (Optimizer::save), "muon/<i>" (momentum buffers), "generator/cpu" and "generator/device"
+// "adamw" (Optimizer::save), "muon_<i>" (momentum buffers), "generator_cpu" and "generator_device"
 // (generator states as byte tensors), and "loop": the LoopState as JSON text (doubles round-trip
 // exactly: nlohmann writes them with 17 significant digits).
 #include "ablate/checkpoint.h"
@@ -71,11 +71,11 @@ std::string serialize_checkpoint(const LoopState& state, const TrainingParts& pa
   archive.write("adamw", adamw);
   if (parts.muon) {
     const auto& buffers = parts.muon->buffers();
-    archive.write("muon/count", c10::IValue(static_cast<std::int64_t>(buffers.size())));
-    for (std::size_t i = 0; i < buffers.size(); ++i) archive.write(fmt::format("muon/{}", i), buffers[i], true);
+    archive.write("muon_count", c10::IValue(static_cast<std::int64_t>(buffers.size())));
+    for (std::size_t i = 0; i < buffers.size(); ++i) archive.write(fmt::format("muon_{}", i), buffers[i], true);
   }
-  archive.write("generator/cpu", generator_state(c10::Device(c10::kCPU)), true);
-  if (!parts.device.is_cpu()) archive.write("generator/device", generator_state(parts.device), true);
+  archive.write("generator_cpu", generator_state(c10::Device(c10::kCPU)), true);
+  if (!parts.device.is_cpu()) archive.write("generator_device", generator_state(parts.device), true);
   archive.write("loop", c10::IValue(to_json(state).dump()));
   std::ostringstream out;
   archive.save_to(out);
@@ -93,15 +93,15 @@ LoopState restore_checkpoint(const std::string& bytes, const TrainingParts& part
   parts.adamw.load(adamw);
   if (parts.muon) {
     c10::IValue count;
-    archive.read("muon/count", count);
+    archive.read("muon_count", count);
     std::vector<at::Tensor> buffers(static_cast<std::size_t>(count.toInt()));
-    for (std::size_t i = 0; i < buffers.size(); ++i) archive.read(fmt::format("muon/{}", i), buffers[i], true);
+    for (std::size_t i = 0; i < buffers.size(); ++i) archive.read(fmt::format("muon_{}", i), buffers[i], true);
     parts.muon->load_buffers(buffers);
   }
   at::Tensor cpu_state, device_state;
-  archive.read("generator/cpu", cpu_state, true);
+  archive.read("generator_cpu", cpu_state, true);
   set_generator_state(c10::Device(c10::kCPU), cpu_state.to(c10::kCPU));
-  if (!parts.device.is_cpu() && archive.try_read("generator/device", device_state, true))
+  if (!parts.device.is_cpu() && archive.try_read("generator_device", device_state, true))
     set_generator_state(parts.device, device_state.to(c10::kCPU));
   c10::IValue loop;
   archive.read("loop", loop);

@@ -9,6 +9,7 @@
 #include <set>
 
 #include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -93,6 +94,36 @@ void prove_attention_causal(const Sweep& sweep, const PluginRegistry& registry, 
   }
 }
 
+// Out of GPU memory: train again with half the micro-batch and twice the accumulation (the same
+// effective batch, and the sampler draws the same windows), from the run's last checkpoint, while
+// the micro-batch can be halved. The run id is the configured one; summary.json records the retries.
+nlohmann::json train_with_oom_retry(const RunSpec& run, const PreparedData& data, const PluginRegistry& registry,
+                                    const TrainSettings& settings) {
+  RunSpec attempt = run;
+  nlohmann::json retries = nlohmann::json::array();
+  for (;;) {
+    try {
+      nlohmann::json summary = train_run(attempt, data, registry, settings);
+      if (!retries.empty()) {
+        summary["oom_retries"] = retries;
+        write_file_atomic(settings.run_dir / "summary.json", summary.dump(2));
+      }
+      return summary;
+    } catch (const c10::OutOfMemoryError& e) {
+      release_cached_memory(settings.device);
+      nlohmann::json& train = attempt.config["train"];
+      const std::int64_t batch = train.at("batch_size").get<std::int64_t>();
+      if (batch < 2 || batch % 2 != 0) throw;
+      train["batch_size"] = batch / 2;
+      train["grad_accum"] = train.at("grad_accum").get<std::int64_t>() * 2;
+      retries.push_back({{"batch_size", train["batch_size"]}, {"grad_accum", train["grad_accum"]},
+                         {"error", std::string(e.what_without_backtrace()).substr(0, 300)}});
+      print(fmt::format("[{}] out of GPU memory; retrying with batch_size {} and grad_accum {} (same effective batch)",
+                        settings.label, train["batch_size"].dump(), train["grad_accum"].dump()));
+    }
+  }
+}
+
 }  // namespace
 
 std::filesystem::path sweep_directory(const Sweep& sweep, const std::filesystem::path& out_dir) {
@@ -158,7 +189,7 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
                                    .checkpoint_minutes = options.checkpoint_minutes,
                                    .stop_requested = [&](std::int64_t) { return stop_signal() != 0; },
                                    .heartbeat = [&] { attempt.lock->heartbeat(); }};
-      const auto summary = train_run(run, it->second, registry, settings);
+      const auto summary = train_with_oom_retry(run, it->second, registry, settings);
       if (summary.at("status") == "diverged") ++result.diverged;
       if (summary.at("status") == "interrupted") {
         result.interrupted_run = run.id;
@@ -174,6 +205,7 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
       write_file_atomic(run_dir / "summary.json", summary.dump(2));
       std::cerr << fmt::format("[{}] failed: {}", label, e.what()) << std::endl;
     }
+    release_cached_memory(device);  // the next run starts with the GPU's memory free
   }
   result.stopped_by = stop_signal();
   result.report = write_report(result.sweep_dir);
