@@ -1,8 +1,17 @@
-// `ablate run SWEEP.yaml [--out DIR] [--device cpu|cuda|cuda:N] [--threads N]`
+// `ablate run SWEEP.yaml [--out DIR] [--device cpu|cuda|cuda:N] [--threads N]
+//                        [--checkpoint-every STEPS] [--checkpoint-minutes M] [--shard i/n]`
+// SIGINT/SIGTERM: the current run stops after its step, writes a checkpoint and is left
+// "interrupted"; no new run starts; the report of what is done is written; the exit status is
+// 128 + the signal (130, 143). A second signal exits at once.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <iostream>
 
 #include <fmt/format.h>
 
+#include "ablate/shard.h"
 #include "ablate/sweep_runner.h"
 #include "commands.h"
 
@@ -11,10 +20,36 @@ namespace {
 
 struct RunOptions {
   std::filesystem::path sweep_file;
+  std::string shard;
   SweepRunOptions runner;
 };
 
-void run_run(const RunOptions& options, const GlobalOptions& global) {
+std::atomic<int> stop_signal{0};
+
+// Async-signal-safe: an atomic exchange, write(2) and _exit(2) only.
+void on_stop_signal(int sig) {
+  int none = 0;
+  if (!stop_signal.compare_exchange_strong(none, sig)) {
+    constexpr char message[] = "\nablate: second interrupt, exiting at once (the last checkpoint is kept)\n";
+    [[maybe_unused]] const auto n = ::write(STDERR_FILENO, message, sizeof message - 1);
+    ::_exit(128 + sig);
+  }
+  constexpr char message[] =
+      "\nablate: stopping after the current step and writing a checkpoint (interrupt again to exit at once)\n";
+  [[maybe_unused]] const auto n = ::write(STDERR_FILENO, message, sizeof message - 1);
+}
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;  // file writes in progress are not cut short
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+void run_run(RunOptions options, const GlobalOptions& global) {
+  if (!options.shard.empty()) options.runner.shard = parse_shard(options.shard);
   const auto registry = load_plugins(global);
   const Sweep sweep = load_sweep(options.sweep_file, *registry);
   if (sweep.tune)
@@ -29,10 +64,28 @@ void run_run(const RunOptions& options, const GlobalOptions& global) {
                              sweep.arms.size(), sweep.seeds.size(),
                              sweep.runs.size() > sweep.arms.size() * sweep.seeds.size() ? " x grid" : "")
               << std::endl;
+  if (options.runner.shard.count > 1)
+    std::cout << fmt::format("shard {}/{}: runs whose index modulo {} is {}", options.runner.shard.index,
+                             options.runner.shard.count, options.runner.shard.count, options.runner.shard.index)
+              << std::endl;
+  install_stop_handlers();
+  options.runner.stop_signal = &stop_signal;
   const SweepRunResult result = run_sweep(sweep, *registry, options.runner);
   std::cout << fmt::format("trained {}, skipped {} (already done), failed {}, diverged {}", result.trained,
-                           result.skipped, result.failed, result.diverged)
-            << "\nreport: " << std::filesystem::absolute(result.report).string() << std::endl;
+                           result.skipped, result.failed, result.diverged);
+  if (result.locked > 0) std::cout << fmt::format(", {} locked by other processes", result.locked);
+  if (result.not_in_shard > 0) std::cout << fmt::format(", {} left to other shards", result.not_in_shard);
+  std::cout << "\nreport: " << std::filesystem::absolute(result.report).string() << std::endl;
+  if (result.stopped_by != 0) {
+    const char* name = result.stopped_by == SIGINT ? "SIGINT" : result.stopped_by == SIGTERM ? "SIGTERM" : "a signal";
+    if (!result.interrupted_run.empty())
+      std::cerr << fmt::format("stopped by {}: run {} checkpointed at step {}; run the same command again to resume",
+                               name, result.interrupted_run, result.interrupted_at_step)
+                << std::endl;
+    else
+      std::cerr << fmt::format("stopped by {} between runs; run the same command again to continue", name) << std::endl;
+    throw CLI::RuntimeError(128 + result.stopped_by);
+  }
   if (result.failed > 0 || result.diverged > 0) throw CLI::RuntimeError(1);
 }
 
@@ -48,6 +101,16 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--threads", options->runner.threads, "CPU threads for LibTorch (0: its default)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--cache", options->runner.cache_dir, "cache of tokenizers and tokenized data");
+  cmd->add_option("--checkpoint-every", options->runner.checkpoint_every,
+                  "write a checkpoint every STEPS optimizer steps (0: not by steps)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--checkpoint-minutes", options->runner.checkpoint_minutes,
+                  "write a checkpoint every M minutes of wall-clock time (0: not by time)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--shard", options->shard,
+                  "i/n: train only the runs whose index in the sweep is i modulo n (n processes share a sweep)");
   cmd->callback([options, &global] { run_run(*options, global); });
 }
 

@@ -271,6 +271,8 @@ TEST_CASE("a sweep with a tune stage and a FLOP budget tunes each arm, then comp
   const Output again =
       run_ablate("run " + sweep + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string());
   CHECK_THAT(again.text, Catch::Contains("trained 0, skipped 12"));
+}
+
 // ---- ablate plan ------------------------------------------------------------------------------
 
 TEST_CASE("plan counts the runs expand lists and measures a positive time estimate", "[cli][plan]") {

@@ -211,7 +211,7 @@ TEST_CASE("single seeds give no test, only reasons", "[report]") {
   CHECK(contains(md, "| gqa | 1, 1 | -0.1000 | not defined: fewer than 2 runs in an arm (n = 1 and 1)"));
   CHECK(contains(md, "| mha (baseline) | 1 / 1 | 3.0000 | not defined: a single run has no spread (n = 1) |"));
   CHECK(contains(md, "| `b2` | gqa | 1 | — | pending |"));
-  CHECK(contains(md, "**Incomplete sweep:** 1 of 3 runs are pending or still running"));
+  CHECK(contains(md, "**Incomplete sweep:** 1 of 3 runs are pending, running or interrupted"));
   CHECK(std::count(md.begin(), md.end(), '\n') > 20);
   fs::remove_all(dir);
 }

@@ -17,6 +17,9 @@ std::string device_description(const c10::Device& device);
 void reset_peak_memory(const c10::Device& device);
 /// Peak bytes allocated since the last reset; on the CPU the process's peak resident set.
 std::int64_t peak_memory_bytes(const c10::Device& device);
+/// Returns the caching allocator's unused blocks to the GPU (between runs, after out-of-memory);
+/// no-op on the CPU.
+void release_cached_memory(const c10::Device& device);
 /// Waits for queued GPU work so wall-clock timings are honest (no-op on the CPU).
 void synchronize(const c10::Device& device);
 

@@ -30,6 +30,9 @@ class Muon {
   void step(double lr);
   /// Momentum buffers (for checkpoints and tests), one per parameter.
   const std::vector<at::Tensor>& buffers() const { return buffers_; }
+  /// Copies saved momentum buffers (a checkpoint's) into this optimizer's; throws
+  /// std::invalid_argument when their number or shapes differ.
+  void load_buffers(const std::vector<at::Tensor>& saved);
 
  private:
   std::vector<at::Tensor> params_;

@@ -1,12 +1,18 @@
 // Runs a validated sweep: writes OUT/<sweep name>/sweep.json, proves every attention component
-// causal, trains every run that is not already done (a finished run is never trained twice),
-// isolates a failing run so the sweep goes on, and writes the report.
+// causal, trains every run (of its shard) that is not already done (a finished run is never
+// trained twice; an interrupted one continues from its checkpoint), skips runs another process
+// holds the lock of (run_lock.h), isolates a failing run so the sweep goes on, stops starting
+// runs once a stop is requested (SIGINT/SIGTERM), and writes the report of what is done.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
 #include "ablate/plugin_registry.h"
+#include "ablate/shard.h"
 #include "ablate/sweep.h"
 
 namespace ablate {
@@ -16,12 +22,23 @@ struct SweepRunOptions {
   std::string device = "cpu";
   int threads = 0;                       // 0: LibTorch's default
   std::filesystem::path cache_dir;       // empty: default_cache_dir()
+  std::int64_t checkpoint_every = 200;   // steps between checkpoints (0: not by steps)
+  double checkpoint_minutes = 10.0;      // minutes between checkpoints (0: not by time)
+  Shard shard;                           // which runs this process takes (default: all)
+  std::chrono::seconds lock_stale_after{30 * 60};  // a lock whose heartbeat is older is stale
+  /// Set (to the signal number) when the process is asked to stop; null: never.
+  const std::atomic<int>* stop_signal = nullptr;
 };
 
 struct SweepRunResult {
   std::filesystem::path sweep_dir;
   std::filesystem::path report;
   int trained = 0, skipped = 0, failed = 0, diverged = 0;
+  int locked = 0;         // skipped: another process holds their lock
+  int not_in_shard = 0;   // left to the other shards
+  int stopped_by = 0;     // the signal that stopped the sweep, 0 when it was not stopped
+  std::string interrupted_run;  // the run that was checkpointed and left "interrupted", if any
+  std::int64_t interrupted_at_step = 0;
 };
 
 SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, const SweepRunOptions& options);

@@ -1,5 +1,6 @@
 // Training one run: build the planned model, train it on the prepared data, evaluate every N
-// steps, and write the run directory (report.h describes its files).
+// steps, and write the run directory (report.h describes its files). Checkpoints go to
+// run_dir/checkpoints/ (checkpoint.h); a run whose directory has one continues from it.
 //
 //   nlohmann::json summary = train_run(run, data, registry, settings);   // summary.json's content
 #pragma once
@@ -27,11 +28,20 @@ struct TrainSettings {
   /// a non-empty answer stops the run there with status "stopped" and that reason (a tune stage's
   /// successive halving). Empty function: never stop early.
   std::function<std::string(std::int64_t, double, double)> after_eval;
+  // Execution settings, not part of the run's config (they do not change results or run ids):
+  std::int64_t checkpoint_every = 200;  // steps between checkpoints; 0: not by steps
+  double checkpoint_minutes = 10.0;     // wall-clock minutes between checkpoints; 0: not by time
+  /// Asked after every step with the number of steps done; true: write a checkpoint and stop with
+  /// status "interrupted" (what SIGINT/SIGTERM do). Never stops when empty.
+  std::function<bool(std::int64_t steps_done)> stop_requested;
+  /// Called at every log line and checkpoint: the run lock's heartbeat (run_lock.h).
+  std::function<void()> heartbeat;
 };
 
 /// Trains `run` and returns its summary (also written to run_dir/summary.json). A loss that
-/// becomes NaN or infinite stops the run with status "diverged"; settings.after_eval may stop it
-/// with status "stopped". Other failures throw.
+/// becomes NaN or infinite stops the run with status "diverged"; a stop request leaves it
+/// "interrupted" with a checkpoint to resume from; settings.after_eval may stop it with status
+/// "stopped". Other failures throw.
 nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const PluginRegistry& registry,
                          const TrainSettings& settings);
 

@@ -15,6 +15,7 @@ c10::Device parse_device(const std::string& text) {
 std::string device_description(const c10::Device&) { return detail::cpu_description(); }
 void reset_peak_memory(const c10::Device&) {}
 std::int64_t peak_memory_bytes(const c10::Device&) { return detail::process_peak_rss_bytes(); }
+void release_cached_memory(const c10::Device&) {}
 void synchronize(const c10::Device&) {}
 
 }  // namespace ablate

@@ -44,6 +44,10 @@ std::int64_t peak_memory_bytes(const c10::Device& device) {
   return stats.allocated_bytes[0].peak;
 }
 
+void release_cached_memory(const c10::Device& device) {
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::emptyCache();
+}
+
 void synchronize(const c10::Device& device) {
   if (device.is_cuda()) c10::cuda::device_synchronize();
 }

@@ -299,12 +299,13 @@ std::vector<std::string> red_flags(const SweepRecord& sweep) {
                                   "needed for a confidence interval worth reading{}.",
                                   g.label, g.done.size(), g.runs.size(),
                                   g.done.size() < 2 ? ", and tests against it are not defined" : ""));
-  // Pending or running.
+  // Pending, running, or interrupted (stopped with a checkpoint, resumed by the next `ablate run`).
   std::size_t pending = 0;
-  for (const auto& run : sweep.runs) pending += (run.status == "pending" || run.status == "running") ? 1 : 0;
+  for (const auto& run : sweep.runs)
+    pending += (run.status == "pending" || run.status == "running" || run.status == "interrupted") ? 1 : 0;
   if (pending > 0)
-    flags.push_back(fmt::format("**Incomplete sweep:** {} of {} runs are pending or still running; this report covers "
-                                "the finished ones.", pending, sweep.runs.size()));
+    flags.push_back(fmt::format("**Incomplete sweep:** {} of {} runs are pending, running or interrupted; this report "
+                                "covers the finished ones.", pending, sweep.runs.size()));
   return flags;
 }
 

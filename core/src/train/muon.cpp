@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 #include <ATen/ATen.h>
 #include <torch/utils.h>
@@ -28,6 +29,18 @@ Muon::Muon(std::vector<at::Tensor> params, MuonOptions options) : params_(std::m
   for (const auto& p : params_) {
     if (p.dim() != 2) throw std::invalid_argument("Muon takes 2-D matrices only");
     buffers_.push_back(at::zeros_like(p));
+  }
+}
+
+void Muon::load_buffers(const std::vector<at::Tensor>& saved) {
+  if (saved.size() != buffers_.size())
+    throw std::invalid_argument("Muon checkpoint has " + std::to_string(saved.size()) + " momentum buffers, " +
+                                std::to_string(buffers_.size()) + " expected");
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < saved.size(); ++i) {
+    if (!saved[i].sizes().equals(buffers_[i].sizes()))
+      throw std::invalid_argument("Muon checkpoint: momentum buffer " + std::to_string(i) + " has another shape");
+    buffers_[i].copy_(saved[i]);
   }
 }
 

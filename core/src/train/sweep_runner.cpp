@@ -1,6 +1,7 @@
 // Running a sweep (see sweep_runner.h).
 #include "ablate/sweep_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <set>
 
 #include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -21,8 +23,10 @@
 #include "ablate/error.h"
 #include "ablate/model_plan.h"
 #include "ablate/report.h"
+#include "ablate/run_lock.h"
 #include "ablate/trainer.h"
 #include "ablate/tune.h"
+#include "ablate/version_check.h"
 
 namespace ablate {
 namespace {
@@ -108,22 +112,65 @@ void prove_attention_causal(const Sweep& sweep, const PluginRegistry& registry, 
   }
 }
 
-/// Trains runs one after another into `runs_dir`/<id>, sharing prepared data between runs with the
-/// same data section; skips runs already done (or stopped by halving), isolates failures.
+// Out of GPU memory: train again with half the micro-batch and twice the accumulation (the same
+// effective batch, and the sampler draws the same windows), from the run's last checkpoint, while
+// the micro-batch can be halved. The run id is the configured one; summary.json records the retries.
+nlohmann::json train_with_oom_retry(const RunSpec& run, const PreparedData& data, const PluginRegistry& registry,
+                                    const TrainSettings& settings) {
+  RunSpec attempt = run;
+  nlohmann::json retries = nlohmann::json::array();
+  for (;;) {
+    try {
+      nlohmann::json summary = train_run(attempt, data, registry, settings);
+      if (!retries.empty()) {
+        summary["oom_retries"] = retries;
+        write_file_atomic(settings.run_dir / "summary.json", summary.dump(2));
+      }
+      return summary;
+    } catch (const c10::OutOfMemoryError& e) {
+      release_cached_memory(settings.device);
+      nlohmann::json& train = attempt.config["train"];
+      const std::int64_t batch = train.at("batch_size").get<std::int64_t>();
+      if (batch < 2 || batch % 2 != 0) throw;
+      train["batch_size"] = batch / 2;
+      train["grad_accum"] = train.at("grad_accum").get<std::int64_t>() * 2;
+      retries.push_back({{"batch_size", train["batch_size"]}, {"grad_accum", train["grad_accum"]},
+                         {"error", std::string(e.what_without_backtrace()).substr(0, 300)}});
+      print(fmt::format("[{}] out of GPU memory; retrying with batch_size {} and grad_accum {} (same effective batch)",
+                        settings.label, train["batch_size"].dump(), train["grad_accum"].dump()));
+    }
+  }
+}
+
+/// Trains runs one after another into `runs_dir`/<id>: this shard's runs that are not finished and
+/// not locked by another process; prepared data is shared between runs with the same data section;
+/// a failing run is recorded and the queue goes on; a stop signal ends the queue after a checkpoint.
 struct RunQueue {
   const PluginRegistry& registry;
+  const SweepRunOptions& options;
   c10::Device device;
   std::filesystem::path cache_dir;
-  std::map<std::string, PreparedData> data_by_config;  // runs with the same data share it
   SweepRunResult& result;
+  std::map<std::string, PreparedData> data_by_config{};  // runs with the same data share it
 
   using AfterEval = std::function<std::string(std::int64_t, double, double)>;
 
-  void train(const std::vector<RunSpec>& runs, const std::filesystem::path& runs_dir, const std::string& what,
+  int stop_signal() const { return options.stop_signal ? options.stop_signal->load() : 0; }
+
+  /// False when the queue was stopped by a signal or a run was interrupted.
+  bool train(const std::vector<RunSpec>& runs, const std::filesystem::path& runs_dir, const std::string& what,
              const std::function<AfterEval(const RunSpec&)>& after_eval_for) {
     const std::size_t n = runs.size();
+    // A run directory written by a newer ablate is refused before anything is trained.
+    for (std::size_t i = 0; i < n; ++i)
+      if (in_shard(i, options.shard)) refuse_newer_run_dir(runs_dir / runs[i].id);
     for (std::size_t i = 0; i < n; ++i) {
+      if (stop_signal() != 0) return false;
       const RunSpec& run = runs[i];
+      if (!in_shard(i, options.shard)) {
+        ++result.not_in_shard;
+        continue;
+      }
       const auto run_dir = runs_dir / run.id;
       std::string label = fmt::format("{}run {}/{} {} seed {}", what, i + 1, n, run.arm, run.seed);
       if (!run.tune_point.empty()) label += " " + run.tune_point.dump();
@@ -132,7 +179,17 @@ struct RunQueue {
         ++result.skipped;
         continue;
       }
-      std::filesystem::create_directories(run_dir);
+      const LockAttempt attempt = try_lock_run(run_dir, options.lock_stale_after);
+      if (!attempt.warning.empty()) std::cerr << fmt::format("[{}] warning: {}", label, attempt.warning) << std::endl;
+      if (!attempt.lock) {
+        print(fmt::format("[{}] {} skipped: {}", label, run.id, attempt.held_by));
+        ++result.locked;
+        continue;
+      }
+      if (const std::string status = status_of(run_dir); status == "done" || status == "stopped") {
+        ++result.skipped;  // finished by another process between the check and the lock
+        continue;
+      }
       write_file_atomic(run_dir / "config.yaml", config_to_yaml(run.config));
       write_file_atomic(run_dir / "config.json", run.config.dump(2));
       try {
@@ -144,10 +201,21 @@ struct RunQueue {
                             prepare_data(data_config, cache_dir, [](const std::string& s) { print("data: " + s); }))
                    .first;
         print(fmt::format("[{}] {} training on {}", label, run.id, device_description(device)));
-        TrainSettings settings{.device = device, .run_dir = run_dir, .label = label};
+        TrainSettings settings{.device = device,
+                               .run_dir = run_dir,
+                               .label = label,
+                               .checkpoint_every = options.checkpoint_every,
+                               .checkpoint_minutes = options.checkpoint_minutes,
+                               .stop_requested = [this](std::int64_t) { return stop_signal() != 0; },
+                               .heartbeat = [&] { attempt.lock->heartbeat(); }};
         if (after_eval_for) settings.after_eval = after_eval_for(run);
-        const auto summary = train_run(run, it->second, registry, settings);
+        const auto summary = train_with_oom_retry(run, it->second, registry, settings);
         if (summary.at("status") == "diverged") ++result.diverged;
+        if (summary.at("status") == "interrupted") {
+          result.interrupted_run = run.id;
+          result.interrupted_at_step = summary.at("steps").get<std::int64_t>();
+          return false;
+        }
         ++result.trained;
       } catch (const std::exception& e) {
         // One failing run must not end the sweep: record why and go on.
@@ -157,9 +225,19 @@ struct RunQueue {
         write_file_atomic(run_dir / "summary.json", summary.dump(2));
         std::cerr << fmt::format("[{}] failed: {}", label, e.what()) << std::endl;
       }
+      release_cached_memory(device);  // the next run starts with the GPU's memory free
     }
+    return stop_signal() == 0;
   }
 };
+
+/// True when every run has ended (done, stopped, failed or diverged) in `runs_dir`.
+bool all_ended(const std::vector<RunSpec>& runs, const std::filesystem::path& runs_dir) {
+  return std::all_of(runs.begin(), runs.end(), [&](const RunSpec& run) {
+    const std::string status = status_of(runs_dir / run.id);
+    return status == "done" || status == "stopped" || status == "failed" || status == "diverged";
+  });
+}
 
 }  // namespace
 
@@ -177,29 +255,33 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
   write_sweep_json(sweep, result.sweep_dir);
   prove_attention_causal(sweep, registry, device);
 
-  RunQueue queue{registry, device, cache_dir, {}, result};
-  if (sweep.tune) {
-    // Tune, then replicate: every arm's tuning runs first, then each arm at its chosen point.
-    print(fmt::format("tune stage: {} tuning runs ({} points x {} seed(s) per arm and grid point), selected on {}",
-                      sweep.tune_runs.size(), sweep.tune->points, sweep.tune->seeds.size(), sweep.tune->metric));
-    queue.train(sweep.tune_runs, result.sweep_dir / "tune", "tuning ", [&](const RunSpec& run) {
-      return [&sweep, &run, dir = result.sweep_dir](std::int64_t step, double loss, double accuracy) {
-        return halving_verdict(sweep, run, step, loss, accuracy, dir);
-      };
-    });
-    const TuneOutcome outcome = choose_tune_points(sweep, result.sweep_dir);
-    write_file_atomic(result.sweep_dir / "tune.json", outcome.table.dump(2));
-    const Sweep replication = parse_sweep(sweep.text, sweep.file, registry, &outcome.choices);
-    write_sweep_json(replication, result.sweep_dir);
-    for (const auto& group : outcome.table["groups"])
-      print(fmt::format("tune: arm '{}'{}: {}", group["arm"].get<std::string>(),
-                        group["grid_point"].empty() ? std::string() : " at " + group["grid_point"].dump(),
-                        group["chosen"].is_null() ? "no point chosen (" + group["reason"].get<std::string>() + ")"
-                                                  : "chose " + group["points"][group["chosen"].get<std::size_t>()]["values"].dump()));
-    queue.train(replication.runs, result.sweep_dir / "runs", "", {});
-  } else {
+  RunQueue queue{registry, options, device, cache_dir, result};
+  if (!sweep.tune) {
     queue.train(sweep.runs, result.sweep_dir / "runs", "", {});
+  } else if (queue.train(sweep.tune_runs, result.sweep_dir / "tune", "tuning ", [&](const RunSpec& run) {
+               return [&sweep, &run, dir = result.sweep_dir](std::int64_t step, double loss, double accuracy) {
+                 return halving_verdict(sweep, run, step, loss, accuracy, dir);
+               };
+             })) {
+    // Tune, then replicate: each arm at its chosen point, once every tuning run (of every shard) has ended.
+    if (!all_ended(sweep.tune_runs, result.sweep_dir / "tune")) {
+      print("tune stage: some tuning runs are not finished (other shards or processes, or pending); the replication "
+            "runs start once they are: run the same command again then");
+    } else {
+      const TuneOutcome outcome = choose_tune_points(sweep, result.sweep_dir);
+      write_file_atomic(result.sweep_dir / "tune.json", outcome.table.dump(2));
+      const Sweep replication = parse_sweep(sweep.text, sweep.file, registry, &outcome.choices);
+      write_sweep_json(replication, result.sweep_dir);
+      for (const auto& group : outcome.table["groups"])
+        print(fmt::format("tune: arm '{}'{}: {}", group["arm"].get<std::string>(),
+                          group["grid_point"].empty() ? std::string() : " at " + group["grid_point"].dump(),
+                          group["chosen"].is_null()
+                              ? "no point chosen (" + group["reason"].get<std::string>() + ")"
+                              : "chose " + group["points"][group["chosen"].get<std::size_t>()]["values"].dump()));
+      queue.train(replication.runs, result.sweep_dir / "runs", "", {});
+    }
   }
+  result.stopped_by = queue.stop_signal();
   result.report = write_report(result.sweep_dir);
   return result;
 }

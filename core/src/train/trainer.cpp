@@ -1,6 +1,8 @@
-// One run, written out top to bottom like llm.c's main loop: set-up, then the loop with its
-// periodic evaluation, then the summary. Deterministic on the CPU for a given seed and thread
-// count: every random draw (initialisation, dropout, batches) comes from the run's seed.
+// One run, written out top to bottom like llm.c's main loop: set-up (or resuming from the newest
+// good checkpoint), then the loop with its periodic evaluation and checkpoints, then the summary.
+// Deterministic on the CPU for a given seed and thread count: every random draw (initialisation,
+// dropout, batches) comes from the run's seed, and a checkpoint carries every generator's state,
+// so a stopped and resumed run ends bit-identical to one trained straight through.
 #include "ablate/trainer.h"
 
 #include <algorithm>
@@ -23,6 +25,8 @@
 
 #include "ablate/atomic_file.h"
 #include "ablate/build_info.h"
+#include "ablate/checkpoint.h"
+#include "ablate/checkpoint_store.h"
 #include "ablate/device.h"
 #include "ablate/error.h"
 #include "ablate/model.h"
@@ -70,6 +74,17 @@ class TrainSampler {
     std::vector<std::size_t> offsets(batch_size);
     for (auto& o : offsets) o = offset_(rng_);
     return make_batch(stream_, offsets, T_, device);
+  }
+  // The generator's state as text (std::mt19937_64's operator<<), for checkpoints.
+  std::string rng_state() const {
+    std::ostringstream out;
+    out << rng_;
+    return out.str();
+  }
+  void set_rng_state(const std::string& text) {
+    std::istringstream in(text);
+    in >> rng_;
+    if (!in) throw Error("checkpoint: the train sampler's generator state is unreadable");
   }
 
  private:
@@ -264,7 +279,19 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   tree << *model;
 
   const auto metrics_path = settings.run_dir / "metrics.jsonl";
-  std::string metrics_text;  // rewritten whole (atomically) at every evaluation
+  const auto checkpoint_dir = settings.run_dir / "checkpoints";
+  const TrainingParts parts{.model = *model, .adamw = adamw, .muon = muon.get(), .device = settings.device};
+  LoopState state;  // everything the loop carries from step to step; a checkpoint restores it
+  const auto resumed = load_newest_checkpoint(checkpoint_dir, [&](const std::string& warning) {
+    print(fmt::format("[{}] warning: {}", settings.label, warning));
+  });
+  if (resumed) {
+    state = restore_checkpoint(resumed->bytes, parts);
+    sampler.set_rng_state(state.sampler_rng);
+    print(fmt::format("[{}] resuming from step {} ({})", settings.label, state.step, resumed->file.string()));
+  } else if (newest_checkpoint_step(checkpoint_dir)) {
+    print(fmt::format("[{}] warning: no usable checkpoint, training from scratch", settings.label));
+  }
   nlohmann::json summary = {{"id", run.id},
                             {"arm", run.arm},
                             {"seed", run.seed},
@@ -281,53 +308,62 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
                             {"components", components_of(plan)},
                             {"data", data_of(data)},
                             {"eval_split", eval_split}};
+  if (resumed) summary["resumed_from_step"] = state.step;
   write_file_atomic(settings.run_dir / "summary.json", summary.dump(2));
 
   // -------------------------------------------------------------------------------------------
   // the training loop
   reset_peak_memory(settings.device);
   const std::int64_t tokens_per_step = batch_size * grad_accum * T;
-  double train_seconds = 0.0;  // training only; evaluation time is kept apart, in eval_seconds
-  double eval_seconds = 0.0;
-  double recent_loss_sum = 0.0;
-  std::int64_t recent_loss_count = 0;
-  double last_train_loss = std::nan("");
-  Evaluation last_eval{};
 
   const auto record = [&](std::int64_t step, double lr) {
     const auto eval_start = Clock::now();
-    last_eval = evaluate(model, val_batches);  // .item() synchronises the device
-    eval_seconds += seconds_since(eval_start);
-    const double train_loss = recent_loss_count > 0 ? recent_loss_sum / static_cast<double>(recent_loss_count)
-                                                    : std::nan("");
+    const Evaluation eval = evaluate(model, val_batches);  // .item() synchronises the device
+    state.eval_seconds += seconds_since(eval_start);
+    state.last_val_loss = eval.loss;
+    state.last_val_accuracy = eval.accuracy;
+    const double train_loss = state.recent_loss_count > 0
+                                  ? state.recent_loss_sum / static_cast<double>(state.recent_loss_count)
+                                  : std::nan("");
     nlohmann::json line = {{"step", step},
                            {"tokens", step * tokens_per_step},
-                           {"seconds", train_seconds},
+                           {"seconds", state.train_seconds},
                            {"train_loss", std::isnan(train_loss) ? nlohmann::json(nullptr) : nlohmann::json(train_loss)},
-                           {"val_loss", last_eval.loss},
-                           {"val_accuracy", last_eval.accuracy},
-                           {"val_perplexity", std::exp(last_eval.loss)},
+                           {"val_loss", eval.loss},
+                           {"val_accuracy", eval.accuracy},
+                           {"val_perplexity", std::exp(eval.loss)},
                            {"lr", lr}};
     for (const auto& load : model->expert_loads()) {
       const auto cpu = load.to(torch::kCPU, torch::kDouble).contiguous();
       line["expert_load"].push_back(std::vector<double>(cpu.data_ptr<double>(), cpu.data_ptr<double>() + cpu.numel()));
     }
-    metrics_text += line.dump() + "\n";
-    write_file_atomic(metrics_path, metrics_text);
-    recent_loss_sum = 0.0;
-    recent_loss_count = 0;
+    state.metrics_text += line.dump() + "\n";
+    write_file_atomic(metrics_path, state.metrics_text);
+    state.recent_loss_sum = 0.0;
+    state.recent_loss_count = 0;
+  };
+  auto last_checkpoint = Clock::now();
+  const auto save_checkpoint = [&] {
+    state.sampler_rng = sampler.rng_state();
+    store_checkpoint(checkpoint_dir, state.step, serialize_checkpoint(state, parts));
+    last_checkpoint = Clock::now();
+    if (settings.heartbeat) settings.heartbeat();
+  };
+  const auto checkpoint_due = [&] {
+    return (settings.checkpoint_every > 0 && state.step % settings.checkpoint_every == 0) ||
+           (settings.checkpoint_minutes > 0 && seconds_since(last_checkpoint) >= 60.0 * settings.checkpoint_minutes);
   };
 
-  record(0, scheduled_lr(0, steps, warmup_steps, peak_lr, min_lr_fraction));
+  if (state.step == 0) record(0, scheduled_lr(0, steps, warmup_steps, peak_lr, min_lr_fraction));
   std::string status = "done";
-  std::int64_t step = 0;
   // What ends the run when it reaches train.steps: the budget those steps were derived from.
   std::string stopped_by = train.contains("budget") ? train.at("budget").at("kind").get<std::string>() : "steps";
   if (stopped_by == "seconds") stopped_by = "steps (the cap of a time budget)";
-  for (; step < steps; ++step) {
+  while (state.step < steps) {
     const auto step_start = Clock::now();
-    const double lr = time_budget ? scheduled_lr_at(train_seconds / *time_budget, warmup_fraction, peak_lr, min_lr_fraction)
-                                  : scheduled_lr(step, steps, warmup_steps, peak_lr, min_lr_fraction);
+    const double lr = time_budget ? scheduled_lr_at(state.train_seconds / *time_budget, warmup_fraction, peak_lr,
+                                                    min_lr_fraction)
+                                  : scheduled_lr(state.step, steps, warmup_steps, peak_lr, min_lr_fraction);
     for (auto& group : adamw.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
     model->zero_grad();
@@ -346,67 +382,73 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
     if (muon) muon->step(muon_peak_lr * lr / peak_lr);  // the same schedule, scaled to Muon's peak
     model->after_optimizer_step();
     synchronize(settings.device);
-    train_seconds += seconds_since(step_start);
+    state.train_seconds += seconds_since(step_start);
+    const std::int64_t done = ++state.step;
 
-    last_train_loss = step_loss;
+    state.last_train_loss = step_loss;
     if (!std::isfinite(step_loss)) {
       status = "diverged";
-      summary["error"] = fmt::format("training loss became {} at step {}", step_loss, step + 1);
+      summary["error"] = fmt::format("training loss became {} at step {}", step_loss, done);
       print(fmt::format("[{}] {}", settings.label, summary["error"].get<std::string>()));
-      ++step;
       break;
     }
-    recent_loss_sum += step_loss;
-    ++recent_loss_count;
-    const std::int64_t done = step + 1;
-    const bool out_of_time = time_budget && train_seconds >= *time_budget;
+    state.recent_loss_sum += step_loss;
+    ++state.recent_loss_count;
+    const bool out_of_time = time_budget && state.train_seconds >= *time_budget;
     if (out_of_time) stopped_by = "seconds";
     if (done % log_every == 0 || done == steps || out_of_time) {
-      const double tok_s = static_cast<double>(done * tokens_per_step) / std::max(1e-9, train_seconds);
-      const double eta = train_seconds / static_cast<double>(done) * static_cast<double>(steps - done);
+      const double tok_s = static_cast<double>(done * tokens_per_step) / std::max(1e-9, state.train_seconds);
+      const double eta = state.train_seconds / static_cast<double>(done) * static_cast<double>(steps - done);
       print(fmt::format("[{}] step {}/{} loss {:.4f} lr {:.2e} {:.0f} tok/s, {} left", settings.label, done, steps,
                         step_loss, lr, tok_s, format_duration(eta)));
+      if (settings.heartbeat) settings.heartbeat();
     }
     if (done % eval_every == 0 || done == steps || out_of_time) {
       record(done, lr);
       print(fmt::format("[{}] eval at step {}: val loss {:.4f}, accuracy {:.2f}%", settings.label, done,
-                        last_eval.loss, 100.0 * last_eval.accuracy));
+                        state.last_val_loss, 100.0 * state.last_val_accuracy));
     }
-    if (out_of_time) {
-      ++step;
-      break;
-    }
-    if (done % eval_every == 0 && done != steps && settings.after_eval) {
+    if (done == steps || out_of_time) break;  // finished: no checkpoint needed
+    if (done % eval_every == 0 && settings.after_eval) {
       // Successive halving in a tune stage: the caller may stop a run that is far behind.
-      if (const std::string reason = settings.after_eval(done, last_eval.loss, last_eval.accuracy); !reason.empty()) {
+      if (const std::string reason = settings.after_eval(done, state.last_val_loss, state.last_val_accuracy);
+          !reason.empty()) {
         status = "stopped";
         stopped_by = "halving";
         summary["stopped_reason"] = reason;
         print(fmt::format("[{}] stopped at step {}: {}", settings.label, done, reason));
-        ++step;
         break;
       }
     }
+    if (settings.stop_requested && settings.stop_requested(done)) {
+      status = "interrupted";
+      save_checkpoint();
+      print(fmt::format("[{}] interrupted at step {}/{}; checkpoint written", settings.label, done, steps));
+      break;
+    }
+    if (checkpoint_due()) save_checkpoint();
   }
+  if (status != "interrupted") remove_checkpoints(checkpoint_dir);  // done or diverged: nothing to resume
 
   // -------------------------------------------------------------------------------------------
   // summary
-  const std::int64_t tokens = step * tokens_per_step;
+  const std::int64_t tokens = state.step * tokens_per_step;
   summary["status"] = status;
-  summary["steps"] = step;
-  summary["stopped_by"] = status == "diverged" ? "divergence" : stopped_by;
+  summary["steps"] = state.step;
+  summary["stopped_by"] = status == "diverged" ? "divergence" : status == "interrupted" ? "interrupt" : stopped_by;
   summary["budget"] = train.contains("budget") ? train.at("budget") : nlohmann::json{{"kind", "steps"}, {"value", steps}};
   summary["tokens"] = tokens;
   // Forward + backward ≈ 3 forward passes (the same rule as a FLOP budget, sweep_budget.h).
   summary["train_flops"] = 3.0 * plan.total.flops_per_token * static_cast<double>(tokens);
-  summary["train_seconds"] = train_seconds;
-  summary["eval_seconds"] = eval_seconds;
-  summary["tokens_per_second"] = static_cast<double>(tokens) / std::max(1e-9, train_seconds);
+  summary["train_seconds"] = state.train_seconds;
+  summary["eval_seconds"] = state.eval_seconds;
+  summary["tokens_per_second"] = static_cast<double>(tokens) / std::max(1e-9, state.train_seconds);
   summary["peak_memory_bytes"] = peak_memory_bytes(settings.device);
-  summary["train_loss"] = std::isfinite(last_train_loss) ? nlohmann::json(last_train_loss) : nlohmann::json(nullptr);
-  summary["val_loss"] = last_eval.loss;
-  summary["val_accuracy"] = last_eval.accuracy;
-  summary["val_perplexity"] = std::exp(last_eval.loss);
+  summary["train_loss"] =
+      std::isfinite(state.last_train_loss) ? nlohmann::json(state.last_train_loss) : nlohmann::json(nullptr);
+  summary["val_loss"] = state.last_val_loss;
+  summary["val_accuracy"] = state.last_val_accuracy;
+  summary["val_perplexity"] = std::exp(state.last_val_loss);
   write_file_atomic(settings.run_dir / "summary.json", summary.dump(2));
   return summary;
 }

@@ -1,0 +1,152 @@
+// `ablate run` under real signals and with --shard, as a child process: SIGINT after the first
+// checkpoint leaves the run "interrupted" with a checkpoint and exits 130; running again resumes
+// from that step and finishes. --shard takes its share of the runs and rejects bad values.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+const auto kDir = std::filesystem::temp_directory_path() / "ablate_test_cli_resume";
+
+// `ablate ARGS…` as a child process with stdout and stderr in `log`; returns its pid.
+pid_t spawn_ablate(const std::vector<std::string>& args, const std::filesystem::path& log) {
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    std::vector<char*> argv{const_cast<char*>(ABLATE_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(ABLATE_BINARY, argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+std::string fmt_step(std::int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof name, "step-%010lld.ckpt", static_cast<long long>(step));
+  return name;
+}
+
+int exit_status(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::filesystem::path write_sweep(const std::string& name, const std::string& steps, const std::string& seeds) {
+  std::filesystem::create_directories(kDir);
+  const auto file = kDir / (name + ".yaml");
+  std::ofstream(file) << "name: " << name << R"(
+data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
+model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
+train: {steps: )" << steps << R"(, batch_size: 2, eval_every: 1000, eval_batches: 1, log_every: 500}
+seeds: )" << seeds << "\n";
+  return file;
+}
+
+std::vector<std::string> run_args(const std::filesystem::path& sweep) {
+  return {"run", sweep.string(), "--out", (kDir / "out").string(), "--threads", "1", "--cache",
+          (kDir / "cache").string()};
+}
+
+// The newest checkpoint JSON under `sweep_dir`, once one exists (waits up to `limit`).
+bool wait_for_checkpoint(const std::filesystem::path& sweep_dir, pid_t child, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    if (std::filesystem::exists(sweep_dir / "runs", ec))
+      for (const auto& run : std::filesystem::directory_iterator(sweep_dir / "runs", ec))
+        for (const auto& f : std::filesystem::directory_iterator(run.path() / "checkpoints", ec))
+          if (f.path().extension() == ".json") return true;
+    if (::waitpid(child, nullptr, WNOHANG) == child) return false;  // ended before any checkpoint
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("SIGINT checkpoints the run and exits 130; running again resumes and finishes", "[cli][signal]") {
+  std::filesystem::remove_all(kDir / "out" / "sigint");
+  const auto sweep = write_sweep("sigint", "3000", "[0]");
+  auto args = run_args(sweep);
+  args.insert(args.end(), {"--checkpoint-every", "20"});
+  const auto sweep_dir = kDir / "out" / "sigint";
+
+  const pid_t child = spawn_ablate(args, kDir / "sigint-1.log");
+  const bool checkpointed = wait_for_checkpoint(sweep_dir, child, std::chrono::seconds(300));
+  INFO(read_text(kDir / "sigint-1.log"));
+  REQUIRE(checkpointed);
+  ::kill(child, SIGINT);
+  CHECK(exit_status(child) == 130);
+  const std::string first = read_text(kDir / "sigint-1.log");
+  CHECK_THAT(first, Catch::Contains("stopped by SIGINT") && Catch::Contains("run the same command again"));
+
+  const auto sweep_json = nlohmann::json::parse(std::ifstream(sweep_dir / "sweep.json"));
+  const std::string id = sweep_json.at("runs").at(0).at("id");
+  const auto run_dir = sweep_dir / "runs" / id;
+  const auto summary = nlohmann::json::parse(std::ifstream(run_dir / "summary.json"));
+  CHECK(summary.at("status") == "interrupted");
+  const std::int64_t stopped_at = summary.at("steps");
+  CHECK(stopped_at > 0);
+  CHECK(stopped_at < 3000);
+  CHECK(std::filesystem::exists(run_dir / "checkpoints" / fmt_step(stopped_at)));
+  CHECK_FALSE(std::filesystem::exists(run_dir / "lock"));  // released on the way out
+  CHECK(std::filesystem::exists(sweep_dir / "report.md"));  // the report of what is done
+
+  const pid_t again = spawn_ablate(run_args(sweep), kDir / "sigint-2.log");
+  CHECK(exit_status(again) == 0);
+  const std::string second = read_text(kDir / "sigint-2.log");
+  INFO(second);
+  CHECK_THAT(second, Catch::Contains("resuming from step " + std::to_string(stopped_at)));
+  const auto final_summary = nlohmann::json::parse(std::ifstream(run_dir / "summary.json"));
+  CHECK(final_summary.at("status") == "done");
+  CHECK(final_summary.at("steps") == 3000);
+  CHECK(final_summary.at("resumed_from_step") == stopped_at);
+}
+
+TEST_CASE("--shard i/n trains its share of the runs; a bad value is an error naming the flag", "[cli][shard]") {
+  std::filesystem::remove_all(kDir / "out" / "shards");
+  const auto sweep = write_sweep("shards", "2", "[0, 1, 2]");
+  auto bad = run_args(sweep);
+  bad.insert(bad.end(), {"--shard", "3/2"});
+  pid_t child = spawn_ablate(bad, kDir / "shard-bad.log");
+  CHECK(exit_status(child) == 2);
+  CHECK_THAT(read_text(kDir / "shard-bad.log"), Catch::Contains("--shard '3/2'"));
+
+  auto one = run_args(sweep);
+  one.insert(one.end(), {"--shard", "1/2"});
+  child = spawn_ablate(one, kDir / "shard-1.log");
+  CHECK(exit_status(child) == 0);
+  const std::string text = read_text(kDir / "shard-1.log");
+  INFO(text);
+  CHECK_THAT(text, Catch::Contains("trained 1,") && Catch::Contains("2 left to other shards"));
+  // run index 1 (seed 1) is shard 1's; indices 0 and 2 are shard 0's
+  const auto sweep_json = nlohmann::json::parse(std::ifstream(kDir / "out" / "shards" / "sweep.json"));
+  const auto& runs = sweep_json.at("runs");
+  CHECK(std::filesystem::exists(kDir / "out" / "shards" / "runs" / runs.at(1).at("id").get<std::string>() / "summary.json"));
+  CHECK_FALSE(std::filesystem::exists(kDir / "out" / "shards" / "runs" / runs.at(0).at("id").get<std::string>()));
+  CHECK_FALSE(std::filesystem::exists(kDir / "out" / "shards" / "runs" / runs.at(2).at("id").get<std::string>()));
+}
