@@ -9,8 +9,9 @@
 
 namespace {
 
-std::filesystem::path fresh_dir() {
-  const auto dir = std::filesystem::temp_directory_path() / "ablate_test_checkpoint_store";
+// One directory per test case: ctest runs the cases of this file in parallel.
+std::filesystem::path fresh_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / "ablate_test_checkpoint_store" / name;
   std::filesystem::remove_all(dir);
   return dir;
 }
@@ -20,7 +21,7 @@ std::string payload(int step) { return std::string(1000, static_cast<char>('a' +
 }  // namespace
 
 TEST_CASE("checkpoints: the newest two are kept and the newest good one is loaded", "[checkpoint]") {
-  const auto dir = fresh_dir();
+  const auto dir = fresh_dir("a");
   for (int step : {2, 4, 6}) ablate::store_checkpoint(dir, step, payload(step));
   CHECK_FALSE(std::filesystem::exists(dir / "step-0000000002.ckpt"));
   CHECK_FALSE(std::filesystem::exists(dir / "step-0000000002.json"));
@@ -60,7 +61,7 @@ TEST_CASE("checkpoints: the newest two are kept and the newest good one is loade
 }
 
 TEST_CASE("a checkpoint whose JSON was never written (a crash mid-save) is ignored", "[checkpoint]") {
-  const auto dir = fresh_dir();
+  const auto dir = fresh_dir("b");
   ablate::store_checkpoint(dir, 3, payload(3));
   std::ofstream(dir / "step-0000000009.ckpt") << "half a checkpoint";
   const auto loaded = ablate::load_newest_checkpoint(dir, {});

@@ -127,7 +127,7 @@ TEST_CASE("SIGINT checkpoints the run and exits 130; running again resumes and f
   CHECK(final_summary.at("resumed_from_step") == stopped_at);
 }
 
-TEST_CASE("--shard i/n trains its share of the runs; a bad value is an error naming the flag", "[cli][shard]") {
+TEST_CASE("run with a shard i/n trains its share of the runs; a bad value is an error naming the flag", "[cli][shard]") {
   std::filesystem::remove_all(kDir / "out" / "shards");
   const auto sweep = write_sweep("shards", "2", "[0, 1, 2]");
   auto bad = run_args(sweep);
