@@ -15,5 +15,6 @@ void setup_report(CLI::App& app);
 void setup_status(CLI::App& app);
 void setup_data(CLI::App& app, const GlobalOptions& global);
 void setup_plan(CLI::App& app, const GlobalOptions& global);
+void setup_slurm(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace ablate::app

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -367,4 +368,48 @@ TEST_CASE("plan --from prints the seeds advice of an earlier sweep directory", "
     CHECK(bad.text.find("no sweep.json") != std::string::npos);
   }
   std::filesystem::remove_all(dir);
+}
+
+// ---- ablate slurm -----------------------------------------------------------------------------
+
+TEST_CASE("slurm writes a job array whose tasks, run as Slurm would, share the sweep by shards", "[cli][slurm]") {
+  const auto out = std::filesystem::temp_directory_path() / "ablate_test_cli_slurm";
+  std::filesystem::remove_all(out);
+  const std::string sweep = std::string(ABLATE_SOURCE_DIR) + "/sweeps/debug.yaml";
+  const Output written = run_ablate("slurm " + sweep + " --tasks 2 --out " + out.string() +
+                                    " --device cpu --threads 1 --partition gpu --time 01:00:00 --sbatch=--qos=short");
+  INFO(written.text);
+  REQUIRE(written.status == 0);
+  const auto script = out / "debug" / "slurm" / "ablate-debug.sbatch";
+  std::ifstream in(script);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  CHECK(text.rfind("#!/bin/bash\n", 0) == 0);
+  CHECK_THAT(text, Catch::Contains("#SBATCH --array=0-1\n"));
+  CHECK_THAT(text, Catch::Contains("#SBATCH --partition=gpu\n"));
+  CHECK_THAT(text, Catch::Contains("#SBATCH --time=01:00:00\n"));
+  CHECK_THAT(text, Catch::Contains("#SBATCH --qos=short\n"));
+  CHECK_THAT(text, Catch::Contains("--shard \"${task}/2\""));
+  CHECK_THAT(written.text, Catch::Contains("submit with:  sbatch"));
+
+  // Run the script as Slurm would run its two array tasks (here one after the other).
+  const std::string env = "ABLATE_CACHE=" + (out / "cache").string() + " ";
+  const auto task = [&](const std::string& id) {
+    const std::string command = env + (id.empty() ? "" : "SLURM_ARRAY_TASK_ID=" + id + " ") + "bash " +
+                                script.string() + " > " + (out / ("task" + id + ".log")).string() + " 2>&1";
+    const int status = std::system(command.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  CHECK(task("") != 0);  // outside a job array the script refuses to run
+  REQUIRE(task("0") == 0);
+  const Output half = run_ablate("status " + (out / "debug").string());
+  CHECK_THAT(half.text, Catch::Contains("2 done"));
+  REQUIRE(task("1") == 0);
+  const Output all = run_ablate("status " + (out / "debug").string());
+  CHECK_THAT(all.text, Catch::Contains("4 done"));
+
+  // --submit without Slurm: a clear error, and the script is still there to submit by hand.
+  const Output submitted = run_ablate("slurm " + sweep + " --tasks 2 --out " + out.string() + " --submit");
+  CHECK(submitted.status == 2);
+  CHECK_THAT(submitted.text, Catch::Contains("sbatch failed"));
+  CHECK(std::filesystem::exists(script));
 }

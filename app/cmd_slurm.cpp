@@ -1,0 +1,106 @@
+// `ablate slurm SWEEP.yaml --tasks N [--out DIR] [--submit] [sbatch settings]`: writes the batch
+// script of a Slurm job array whose task i runs `ablate run --shard i/N` on the shared sweep
+// directory (slurm.h), and with --submit hands it to sbatch. A sweep with a tune stage gets a
+// second array after the first (afterany): the replication runs start once every tuning run ended.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "ablate/error.h"
+#include "ablate/slurm.h"
+#include "ablate/sweep.h"
+#include "commands.h"
+
+namespace ablate::app {
+namespace {
+
+struct SlurmOptions {
+  std::filesystem::path sweep_file;
+  std::filesystem::path out_dir = "runs";
+  SlurmJob job;
+  bool submit = false;
+};
+
+/// Runs `sbatch --parsable [dependency] script` and returns the job id it prints.
+std::string submit(const std::filesystem::path& script, const std::string& dependency) {
+  const std::string command = fmt::format("sbatch --parsable {}{} 2>&1",
+                                          dependency.empty() ? "" : "--dependency=" + shell_quote(dependency) + " ",
+                                          shell_quote(script.string()));
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) throw Error("cannot start sbatch", "is this a Slurm login node? (sbatch must be on PATH)");
+  std::string out;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe)) out += buffer;
+  const int status = pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  if (status != 0)
+    throw Error(fmt::format("sbatch failed (status {}): {}", WIFEXITED(status) ? WEXITSTATUS(status) : -1, out),
+                "is this a Slurm login node with sbatch on PATH? The script is written; submit it by hand");
+  return out.substr(0, out.find(';'));  // "jobid" or "jobid;cluster"
+}
+
+void run_slurm(SlurmOptions options, const GlobalOptions& global) {
+  const auto registry = load_plugins(global);
+  const Sweep sweep = load_sweep(options.sweep_file, *registry);  // bad input fails here, not on the cluster
+  SlurmJob& job = options.job;
+  job.sweep_name = sweep.name;
+  job.ablate_binary = std::filesystem::read_symlink("/proc/self/exe");
+  job.sweep_file = std::filesystem::absolute(options.sweep_file);
+  job.out_dir = std::filesystem::absolute(options.out_dir);
+  for (const auto& dir : global.plugin_dirs) job.plugin_dirs.push_back(std::filesystem::absolute(dir));
+  const auto slurm_dir = job.out_dir / sweep.name / "slurm";
+  std::filesystem::create_directories(slurm_dir);
+  const auto script = slurm_dir / fmt::format("ablate-{}.sbatch", sweep.name);
+  {
+    std::ofstream out(script);
+    out << slurm_array_script(job);
+    if (!out.flush()) throw Error(fmt::format("cannot write {}", script.string()));
+  }
+  std::filesystem::permissions(script, std::filesystem::perms::owner_exec, std::filesystem::perm_options::add);
+  const std::size_t runs = sweep.runs.size() + sweep.tune_runs.size();
+  std::cout << fmt::format("wrote {}: a job array of {} task(s) for {} run(s){}\n", script.string(), job.tasks,
+                           runs, sweep.tune ? " (tuning runs; the replication runs follow in a second array)" : "");
+  if (!options.submit) {
+    std::cout << fmt::format("submit with:  sbatch {}\n", shell_quote(script.string()));
+    if (sweep.tune)
+      std::cout << fmt::format("then:         sbatch --dependency=afterany:<JOBID> {}\n", shell_quote(script.string()));
+    std::cout << fmt::format("progress:     ablate status {}\n", (job.out_dir / sweep.name).string());
+    return;
+  }
+  const std::string id = submit(script, "");
+  std::cout << fmt::format("submitted job array {}\n", id);
+  if (sweep.tune) std::cout << fmt::format("submitted job array {} (replication, after {})\n",
+                                           submit(script, "afterany:" + id), id);
+  std::cout << fmt::format("progress: ablate status {}\n", (job.out_dir / sweep.name).string());
+}
+
+}  // namespace
+
+void setup_slurm(CLI::App& app, const GlobalOptions& global) {
+  auto options = std::make_shared<SlurmOptions>();
+  auto* cmd = app.add_subcommand("slurm", "write (and with --submit, submit) a Slurm job array that trains a sweep "
+                                          "in N shards on a shared directory");
+  cmd->add_option("sweep", options->sweep_file, "sweep file (YAML)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--tasks", options->job.tasks, "array size: how many shards (nodes or GPUs) share the sweep")
+      ->required()->check(CLI::PositiveNumber);
+  cmd->add_option("--out", options->out_dir, "output directory on a file system every node shares")
+      ->capture_default_str();
+  cmd->add_option("--device", options->job.device, "device of every task: cuda, cuda:N or cpu")->capture_default_str();
+  cmd->add_option("--threads", options->job.threads, "CPU threads for LibTorch per task (0: its default)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--partition", options->job.partition, "sbatch --partition");
+  cmd->add_option("--account", options->job.account, "sbatch --account");
+  cmd->add_option("--time", options->job.time_limit, "sbatch --time, e.g. 04:00:00");
+  cmd->add_option("--mem", options->job.memory, "sbatch --mem, e.g. 64G");
+  cmd->add_option("--gpus-per-task", options->job.gpus_per_task, "sbatch --gpus-per-task")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--cpus-per-task", options->job.cpus_per_task, "sbatch --cpus-per-task")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--sbatch", options->job.extra_sbatch, "another sbatch option, e.g. --sbatch=--qos=short (repeatable)");
+  cmd->add_flag("--submit", options->submit, "submit with sbatch (the replication array of a tune stage after it)");
+  cmd->callback([options, &global] { run_slurm(*options, global); });
+}
+
+}  // namespace ablate::app

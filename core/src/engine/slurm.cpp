@@ -1,0 +1,50 @@
+// The Slurm job-array script (slurm.h).
+#include "ablate/slurm.h"
+
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "ablate/error.h"
+
+namespace ablate {
+
+std::string shell_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string slurm_array_script(const SlurmJob& job) {
+  if (job.tasks < 1) throw Error(fmt::format("a job array needs at least 1 task, got {}", job.tasks), "--tasks N");
+  for (const auto* path : {&job.ablate_binary, &job.sweep_file, &job.out_dir})
+    if (!path->is_absolute())
+      throw Error(fmt::format("'{}' must be an absolute path in a batch script", path->string()));
+  const std::filesystem::path log_dir = job.out_dir / job.sweep_name / "slurm";
+  std::ostringstream s;
+  s << "#!/bin/bash\n";
+  s << "# Written by `ablate slurm`: task i of this array trains the sweep's runs whose index modulo "
+    << job.tasks << " is i,\n# in the shared sweep directory; submitting it again resumes what is left.\n";
+  s << "#SBATCH --job-name=" << "ablate-" << job.sweep_name << "\n";
+  s << "#SBATCH --array=0-" << job.tasks - 1 << "\n";
+  s << "#SBATCH --output=" << (log_dir / "%A_%a.out").string() << "\n";
+  s << "#SBATCH --ntasks=1\n";
+  if (!job.partition.empty()) s << "#SBATCH --partition=" << job.partition << "\n";
+  if (!job.account.empty()) s << "#SBATCH --account=" << job.account << "\n";
+  if (!job.time_limit.empty()) s << "#SBATCH --time=" << job.time_limit << "\n";
+  if (!job.memory.empty()) s << "#SBATCH --mem=" << job.memory << "\n";
+  if (job.gpus_per_task > 0) s << "#SBATCH --gpus-per-task=" << job.gpus_per_task << "\n";
+  if (job.cpus_per_task > 0) s << "#SBATCH --cpus-per-task=" << job.cpus_per_task << "\n";
+  for (const auto& extra : job.extra_sbatch) s << "#SBATCH " << extra << "\n";
+  s << "set -euo pipefail\n";
+  s << "task=${SLURM_ARRAY_TASK_ID:?this script runs as a task of a Slurm job array}\n";
+  s << "exec " << shell_quote(job.ablate_binary.string());
+  for (const auto& dir : job.plugin_dirs) s << " --plugin-dir " << shell_quote(dir.string());
+  s << " run " << shell_quote(job.sweep_file.string()) << " --out " << shell_quote(job.out_dir.string())
+    << " --device " << shell_quote(job.device) << " --shard \"${task}/" << job.tasks << "\"";
+  if (job.threads > 0) s << " --threads " << job.threads;
+  s << "\n";
+  return s.str();
+}
+
+}  // namespace ablate
