@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what ablate needs and is missing; does nothing when everything is there.
 #   - Debian packages: compilers, CMake, Ninja, ccache, yaml-cpp, CLI11, Catch2, Boost, fmt,
-#     nlohmann-json, xxhash, gnuplot (+ gnuplot-iostream), SentencePiece's tools, the KJV Bible.
+#     nlohmann-json, xxhash, gnuplot (+ gnuplot-iostream), SentencePiece's tools, the KJV Bible,
+#     clang with libFuzzer (the sweep parser's fuzz test).
 #   - LibTorch: the PyPI wheel torch==2.11.* (a CUDA 13.0 build). A python3 that already imports
 #     torch 2.11 or newer is used as it is; otherwise a virtual environment .venv/ gets the wheel.
 # Prints the python to use on its last line as `ABLATE_PYTHON=...` (scripts/build.sh reads it).
@@ -13,6 +14,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev catch2 libboost-dev libboost-math-dev libboost-iostreams-dev
   libboost-filesystem-dev libfmt-dev nlohmann-json3-dev libxxhash-dev
   gnuplot-nox libgnuplot-iostream-dev sentencepiece bible-kjv bible-kjv-text
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do
