@@ -1,7 +1,8 @@
-// `ablate slurm SWEEP.yaml --tasks N [--out DIR] [--submit] [sbatch settings]`: writes the batch
+// `ablate slurm SWEEP.yaml --tasks N [--out DIR] [--dry-run] [sbatch settings]`: writes the batch
 // script of a Slurm job array whose task i runs `ablate run --shard i/N` on the shared sweep
-// directory (slurm.h), and with --submit hands it to sbatch. A sweep with a tune stage gets a
-// second array after the first (afterany): the replication runs start once every tuning run ended.
+// directory (slurm.h), shows it and submits it with sbatch (not with --dry-run). A sweep with a
+// tune stage gets a second array after the first (afterany): the replication runs start once every
+// tuning run ended. A last job, after the arrays, writes the whole sweep's report.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -20,7 +21,7 @@ struct SlurmOptions {
   std::filesystem::path sweep_file;
   std::filesystem::path out_dir = "runs";
   SlurmJob job;
-  bool submit = false;
+  bool dry_run = false;
 };
 
 /// Runs `sbatch --parsable [dependency] script` and returns the job id it prints.
@@ -28,6 +29,7 @@ std::string submit(const std::filesystem::path& script, const std::string& depen
   const std::string command = fmt::format("sbatch --parsable {}{} 2>&1",
                                           dependency.empty() ? "" : "--dependency=" + shell_quote(dependency) + " ",
                                           shell_quote(script.string()));
+  std::cout << "$ " << command.substr(0, command.size() - 5) << std::endl;
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) throw Error("cannot start sbatch", "is this a Slurm login node? (sbatch must be on PATH)");
   std::string out;
@@ -59,20 +61,40 @@ void run_slurm(SlurmOptions options, const GlobalOptions& global) {
     if (!out.flush()) throw Error(fmt::format("cannot write {}", script.string()));
   }
   std::filesystem::permissions(script, std::filesystem::perms::owner_exec, std::filesystem::perm_options::add);
+  // The report job: once the arrays are over, one report of every run of the sweep.
+  const auto report_script = slurm_dir / fmt::format("ablate-{}-report.sbatch", sweep.name);
+  {
+    std::ofstream out(report_script);
+    out << "#!/bin/bash\n# Written by `ablate slurm`: the sweep's report once its job arrays are over.\n"
+        << "#SBATCH --job-name=ablate-" << sweep.name << "-report\n#SBATCH --ntasks=1\n"
+        << "#SBATCH --output=" << (slurm_dir / "%j-report.out").string() << "\n"
+        << (job.partition.empty() ? "" : "#SBATCH --partition=" + job.partition + "\n")
+        << (job.account.empty() ? "" : "#SBATCH --account=" + job.account + "\n") << "set -euo pipefail\nexec "
+        << shell_quote(job.ablate_binary.string()) << " report " << shell_quote((job.out_dir / sweep.name).string())
+        << "\n";
+    if (!out.flush()) throw Error(fmt::format("cannot write {}", report_script.string()));
+  }
   const std::size_t runs = sweep.runs.size() + sweep.tune_runs.size();
   std::cout << fmt::format("wrote {}: a job array of {} task(s) for {} run(s){}\n", script.string(), job.tasks,
                            runs, sweep.tune ? " (tuning runs; the replication runs follow in a second array)" : "");
-  if (!options.submit) {
-    std::cout << fmt::format("submit with:  sbatch {}\n", shell_quote(script.string()));
+  std::cout << "----\n" << slurm_array_script(job) << "----\n";
+  if (options.dry_run) {
+    std::cout << fmt::format("not submitted (--dry-run); submit with:  sbatch {}\n", shell_quote(script.string()));
     if (sweep.tune)
-      std::cout << fmt::format("then:         sbatch --dependency=afterany:<JOBID> {}\n", shell_quote(script.string()));
-    std::cout << fmt::format("progress:     ablate status {}\n", (job.out_dir / sweep.name).string());
+      std::cout << fmt::format("then:  sbatch --dependency=afterany:<JOBID> {}\n", shell_quote(script.string()));
+    std::cout << fmt::format("and the report after all:  sbatch --dependency=afterany:<LAST JOBID> {}\n",
+                             shell_quote(report_script.string()));
+    std::cout << fmt::format("progress:  ablate status {}\n", (job.out_dir / sweep.name).string());
     return;
   }
-  const std::string id = submit(script, "");
-  std::cout << fmt::format("submitted job array {}\n", id);
-  if (sweep.tune) std::cout << fmt::format("submitted job array {} (replication, after {})\n",
-                                           submit(script, "afterany:" + id), id);
+  std::string last = submit(script, "");
+  std::cout << fmt::format("submitted job array {}\n", last);
+  if (sweep.tune) {
+    const std::string replication = submit(script, "afterany:" + last);
+    std::cout << fmt::format("submitted job array {} (replication, after {})\n", replication, last);
+    last = replication;
+  }
+  std::cout << fmt::format("submitted job {} (the report, after {})\n", submit(report_script, "afterany:" + last), last);
   std::cout << fmt::format("progress: ablate status {}\n", (job.out_dir / sweep.name).string());
 }
 
@@ -99,7 +121,7 @@ void setup_slurm(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--cpus-per-task", options->job.cpus_per_task, "sbatch --cpus-per-task")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--sbatch", options->job.extra_sbatch, "another sbatch option, e.g. --sbatch=--qos=short (repeatable)");
-  cmd->add_flag("--submit", options->submit, "submit with sbatch (the replication array of a tune stage after it)");
+  cmd->add_flag("--dry-run", options->dry_run, "write and show the scripts, do not submit them");
   cmd->callback([options, &global] { run_slurm(*options, global); });
 }
 

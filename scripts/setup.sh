@@ -2,7 +2,8 @@
 # Installs what ablate needs and is missing; does nothing when everything is there.
 #   - Debian packages: compilers, CMake, Ninja, ccache, yaml-cpp, CLI11, Catch2, Boost, fmt,
 #     nlohmann-json, xxhash, gnuplot (+ gnuplot-iostream), SentencePiece's tools, the KJV Bible,
-#     clang with libFuzzer (the sweep parser's fuzz test).
+#     clang with libFuzzer (the sweep parser's fuzz test), Slurm and munge (the Slurm test starts a
+#     single-node cluster of its own).
 #   - LibTorch: the PyPI wheel torch==2.11.* (a CUDA 13.0 build). A python3 that already imports
 #     torch 2.11 or newer is used as it is; otherwise a virtual environment .venv/ gets the wheel.
 # Prints the python to use on its last line as `ABLATE_PYTHON=...` (scripts/build.sh reads it).
@@ -14,7 +15,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev catch2 libboost-dev libboost-math-dev libboost-iostreams-dev
   libboost-filesystem-dev libfmt-dev nlohmann-json3-dev libxxhash-dev
   gnuplot-nox libgnuplot-iostream-dev sentencepiece bible-kjv bible-kjv-text
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev slurm-wlm munge
 )
 missing=()
 for p in "${packages[@]}"; do

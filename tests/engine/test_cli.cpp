@@ -377,7 +377,7 @@ TEST_CASE("slurm writes a job array whose tasks, run as Slurm would, share the s
   std::filesystem::remove_all(out);
   const std::string sweep = std::string(ABLATE_SOURCE_DIR) + "/sweeps/debug.yaml";
   const Output written = run_ablate("slurm " + sweep + " --tasks 2 --out " + out.string() +
-                                    " --device cpu --threads 1 --partition gpu --time 01:00:00 --sbatch=--qos=short");
+                                    " --device cpu --threads 1 --partition gpu --time 01:00:00 --sbatch=--qos=short --dry-run");
   INFO(written.text);
   REQUIRE(written.status == 0);
   const auto script = out / "debug" / "slurm" / "ablate-debug.sbatch";
@@ -389,7 +389,8 @@ TEST_CASE("slurm writes a job array whose tasks, run as Slurm would, share the s
   CHECK_THAT(text, Catch::Contains("#SBATCH --time=01:00:00\n"));
   CHECK_THAT(text, Catch::Contains("#SBATCH --qos=short\n"));
   CHECK_THAT(text, Catch::Contains("--shard \"${task}/2\""));
-  CHECK_THAT(written.text, Catch::Contains("submit with:  sbatch"));
+  CHECK_THAT(written.text, Catch::Contains("not submitted (--dry-run); submit with:  sbatch"));
+  CHECK(std::filesystem::exists(out / "debug" / "slurm" / "ablate-debug-report.sbatch"));
 
   // Run the script as Slurm would run its two array tasks (here one after the other).
   const std::string env = "ABLATE_CACHE=" + (out / "cache").string() + " ";
@@ -407,9 +408,13 @@ TEST_CASE("slurm writes a job array whose tasks, run as Slurm would, share the s
   const Output all = run_ablate("status " + (out / "debug").string());
   CHECK_THAT(all.text, Catch::Contains("4 done"));
 
-  // --submit without Slurm: a clear error, and the script is still there to submit by hand.
-  const Output submitted = run_ablate("slurm " + sweep + " --tasks 2 --out " + out.string() + " --submit");
-  CHECK(submitted.status == 2);
-  CHECK_THAT(submitted.text, Catch::Contains("sbatch failed"));
+  // Submitting where sbatch cannot be found: a clear error, and the script is still there.
+  const auto log = out / "submit.log";
+  const int status = std::system(("PATH=/nonexistent " + std::string(ABLATE_BINARY) + " slurm " + sweep +
+                                  " --tasks 2 --out " + out.string() + " > " + log.string() + " 2>&1")
+                                     .c_str());
+  CHECK(WEXITSTATUS(status) == 2);
+  std::ifstream log_in(log);
+  CHECK_THAT(std::string((std::istreambuf_iterator<char>(log_in)), {}), Catch::Contains("sbatch failed"));
   CHECK(std::filesystem::exists(script));
 }
