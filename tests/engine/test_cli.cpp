@@ -418,3 +418,26 @@ TEST_CASE("slurm writes a job array whose tasks, run as Slurm would, share the s
   CHECK_THAT(std::string((std::istreambuf_iterator<char>(log_in)), {}), Catch::Contains("sbatch failed"));
   CHECK(std::filesystem::exists(script));
 }
+
+TEST_CASE("a plugin whose factory throws fails its run, with the plugin's message, and the sweep goes on", "[cli]") {
+  const auto sweep = write_temp("throwing.yaml", R"(
+name: throwing
+data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
+model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
+train: {steps: 3, batch_size: 2, eval_every: 3, eval_batches: 1}
+arms:
+  broken: {model.norm: {plugin: fixture_throwing}}
+  fine: {}
+)");
+  const auto out = std::filesystem::temp_directory_path() / "ablate_test_cli_throwing";
+  std::filesystem::remove_all(out);
+  const Output run = run_ablate("--plugin-dir " + std::string(ABLATE_TEST_PLUGIN_DIR) + "/throwing run " +
+                                sweep.string() + " --out " + out.string() + " --threads 1 --cache " +
+                                (out / "cache").string());
+  INFO(run.text);
+  CHECK(run.status == 1);  // a run failed
+  CHECK_THAT(run.text, Catch::Contains("fixture_throwing: this factory always fails"));
+  CHECK_THAT(run.text, Catch::Contains("trained 1, skipped 0 (already done), failed 1"));
+  const Output status = run_ablate("status " + (out / "throwing").string());
+  CHECK_THAT(status.text, Catch::Contains("1 done, 1 failed"));
+}
