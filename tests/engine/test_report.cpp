@@ -216,6 +216,18 @@ TEST_CASE("single seeds give no test, only reasons", "[report]") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("runs timed on a busy machine are a red flag that says to compare losses, not times", "[report]") {
+  const fs::path dir = fresh_dir("busy");
+  std::vector<FakeRun> runs = {{"a0", "x", 0, "done", 3.0}, {"a1", "x", 1, "done", 3.1}, {"b0", "y", 0, "done", 3.2}};
+  runs[0].extra_summary = {{"load_average", 9.6}, {"cpu_count", 2}};   // busy
+  runs[1].extra_summary = {{"load_average", 1.5}, {"cpu_count", 2}};   // not busy
+  write_sweep(dir, runs);
+  const std::string md = read(ablate::write_report(dir));
+  CHECK(contains(md, "**Busy machine:** 1 run(s) ended with a 1-minute load average above the machine's core count: "
+                     "`a0` (9.6 on 2 cores)."));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("near-perfect accuracy and identical models are red flags", "[report]") {
   const fs::path dir = fresh_dir("leaky");
   std::vector<FakeRun> runs;

@@ -299,6 +299,22 @@ std::vector<std::string> red_flags(const SweepRecord& sweep) {
                                   "needed for a confidence interval worth reading{}.",
                                   g.label, g.done.size(), g.runs.size(),
                                   g.done.size() < 2 ? ", and tests against it are not defined" : ""));
+  // Runs timed on a busy machine: their seconds include waiting for other processes.
+  std::vector<std::string> busy;
+  for (const auto& run : sweep.runs) {
+    const auto load = run.number("load_average"), cpus = run.number("cpu_count");
+    if (run.finished() && load && cpus && *cpus > 0 && *load > *cpus)
+      busy.push_back(fmt::format("`{}` ({:.1f} on {:.0f} cores)", run.id, *load, *cpus));
+  }
+  if (!busy.empty()) {
+    const std::size_t shown = std::min<std::size_t>(busy.size(), 4);
+    flags.push_back(fmt::format("**Busy machine:** {} run(s) ended with a 1-minute load average above the machine's "
+                                "core count: {}{}. Their times, throughput and the equal-time and time-to-target "
+                                "comparisons include waiting for other processes; compare their losses, not their "
+                                "times.",
+                                busy.size(), fmt::join(busy.begin(), busy.begin() + static_cast<std::ptrdiff_t>(shown), ", "),
+                                busy.size() > shown ? ", ..." : ""));
+  }
   // Pending, running, or interrupted (stopped with a checkpoint, resumed by the next `ablate run`).
   std::size_t pending = 0;
   for (const auto& run : sweep.runs)

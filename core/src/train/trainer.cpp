@@ -13,7 +13,10 @@
 #include <optional>
 #include <random>
 #include <sstream>
+#include <thread>
 #include <utility>
+
+#include <stdlib.h>  // getloadavg
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -444,6 +447,10 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   summary["eval_seconds"] = state.eval_seconds;
   summary["tokens_per_second"] = static_cast<double>(tokens) / std::max(1e-9, state.train_seconds);
   summary["peak_memory_bytes"] = peak_memory_bytes(settings.device);
+  // How busy the machine was: times and throughput of a run that shared its cores measure the
+  // other processes too (the report flags such runs).
+  if (double load[1]; getloadavg(load, 1) == 1) summary["load_average"] = load[0];
+  summary["cpu_count"] = std::thread::hardware_concurrency();
   summary["train_loss"] =
       std::isfinite(state.last_train_loss) ? nlohmann::json(state.last_train_loss) : nlohmann::json(nullptr);
   summary["val_loss"] = state.last_val_loss;
