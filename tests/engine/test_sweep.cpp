@@ -508,6 +508,8 @@ TEST_CASE("every kind of sweep error names its line and column and what was expe
               "'tune.metric' must be val_loss or val_accuracy, got 'loss'"},
           Row{"halving rungs not increasing", kModel + "tune: {axes: {train.steps: [1]}, halving: {rungs: [0.5, 0.25]}}\n",
               6, 57, "a rung must be a fraction of train.steps in (0, 1), increasing, got '0.25'"},
+          Row{"empty override key (a fuzz finding)", kModel + "arms: {a: {\"\": 1}}\n", 6, 12,
+              "override key '' is empty, not a dotted path"},
           Row{"seeds listed twice", kModel + "seeds: [0, 1, 0]\n", 6, 15, "seed 0 is listed twice"},
           Row{"seed not an integer", kModel + "seeds: [0, one]\n", 6, 12, "a seed must be an integer, got 'one'"},
           Row{"baseline that is no arm", "baseline: c\n" + kModel + "arms: {a: {}, b: {model.d_model: 32}}\n", 1, 11,

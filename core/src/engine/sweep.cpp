@@ -415,6 +415,9 @@ struct GridAxis {
 /// Checks a dotted path's form and its first segment (data, model or train).
 std::vector<std::string> dotted_path(const LocatedEntry& entry, const char* what) {
   std::vector<std::string> segments = split(entry.key, '.');
+  if (segments.empty())  // an empty key (found by the fuzz test: it crashed the check below)
+    throw Error(fmt::format("{} key '' is empty, not a dotted path like model.attention.n_heads", what), {},
+                entry.key_where);
   for (const auto& segment : segments)
     if (segment.empty())
       throw Error(fmt::format("{} key '{}' is not a dotted path like model.attention.n_heads", what, entry.key), {},
