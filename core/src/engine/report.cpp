@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "ablate/error.h"
+#include "ablate/utc_time.h"
 #include "report_internal.h"
 
 namespace ablate {
@@ -325,14 +326,6 @@ std::vector<std::string> red_flags(const SweepRecord& sweep) {
   return flags;
 }
 
-std::string today() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
 
 /// Distinct string values of a summary.json key over all runs, or "not recorded".
 std::string distinct_values(const SweepRecord& sweep, const std::string& key) {
@@ -395,7 +388,7 @@ std::filesystem::path write_report(const std::filesystem::path& sweep_dir) {
   md << fmt::format("Sweep file `{}` · baseline arm **{}** · {} arm(s), {} run(s), {} finished · "
                     "report written {}.\n\n",
                     sweep.file.empty() ? "(unknown)" : sweep.file, sweep.baseline, sweep.arms.size(),
-                    sweep.runs.size(), done, today());
+                    sweep.runs.size(), done, utc_now("%Y-%m-%d %H:%M UTC"));
   md << "All statistics are over seeds, on the final validation loss (nats per token) and validation accuracy of "
         "runs with status `done`. Every number here is also in results.json (unrounded) and per run in results.csv.\n\n";
 

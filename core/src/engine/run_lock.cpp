@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ablate/error.h"
+#include "ablate/utc_time.h"
 
 namespace ablate {
 namespace {
@@ -25,14 +26,6 @@ std::string host_name() {
   return buf;
 }
 
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 nlohmann::json read_lock(const std::filesystem::path& file) {
   std::ifstream in(file);

@@ -27,6 +27,7 @@
 #include "ablate/trainer.h"
 #include "ablate/tune.h"
 #include "ablate/version_check.h"
+#include "ablate/utc_time.h"
 
 namespace ablate {
 namespace {
@@ -43,14 +44,6 @@ std::string status_of(const std::filesystem::path& run_dir) {
   }
 }
 
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // sweep.json lists the runs; sweep.yaml is the sweep file as given (provenance for the report).
 void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
