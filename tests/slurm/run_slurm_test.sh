@@ -32,7 +32,7 @@ munged --force --key-file="$work/munge/munge.key" --socket="$work/munge/socket" 
   --pid-file="$work/munged.pid" --log-file="$work/munged.log" --seed-file="$work/munge/seed"
 cat > "$SLURM_CONF" << CONF
 ClusterName=ablatetest
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 SlurmctldPort=$port
@@ -55,7 +55,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
 MpiDefault=none
-NodeName=$host CPUs=$(nproc) State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=ablate Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
 slurmctld -f "$SLURM_CONF"
