@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ablate/data.h"
+#include "ablate/json_file.h"
 #include "ablate/model_plan.h"
 #include "ablate/plan.h"
 #include "ablate/seeds_advice.h"
@@ -32,15 +33,6 @@ struct PlanOptions {
   bool json = false;
 };
 
-bool is_done(const std::filesystem::path& run_dir) {
-  std::ifstream in(run_dir / "summary.json");
-  if (!in) return false;
-  try {
-    return nlohmann::json::parse(in).value("status", "") == "done";
-  } catch (const std::exception&) {
-    return false;  // unreadable: `ablate run` trains it again
-  }
-}
 
 /// The runs of one distinct model (timing_key) and what they cost.
 struct ModelGroup {
@@ -106,7 +98,7 @@ void run_plan(const PlanOptions& options, const GlobalOptions& global) {
     if (std::find(m.arms.begin(), m.arms.end(), run.arm) == m.arms.end()) m.arms.push_back(run.arm);
     ++m.runs;
     const bool finished = !options.out_dir.empty() && !subdir.empty() &&
-                          is_done(sweep_directory(sweep, options.out_dir) / subdir / run.id);
+                          run_status(sweep_directory(sweep, options.out_dir) / subdir / run.id) == "done";
     if (finished) ++done;
     else m.to_train.push_back(&run);
   }

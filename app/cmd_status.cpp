@@ -9,24 +9,16 @@
 
 #include "ablate/checkpoint_store.h"
 #include "ablate/error.h"
+#include "ablate/json_file.h"
 #include "ablate/run_lock.h"
 #include "commands.h"
 
 namespace ablate::app {
 namespace {
 
-nlohmann::json read_json(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) return nullptr;
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const std::exception&) {
-    return nullptr;
-  }
-}
 
 void run_status(const std::filesystem::path& dir) {
-  const nlohmann::json sweep = read_json(dir / "sweep.json");
+  const nlohmann::json sweep = read_json_file(dir / "sweep.json");
   if (sweep.is_null())
     throw Error(fmt::format("{} is not a sweep directory: no readable sweep.json", dir.string()),
                 "pass OUT/<sweep name>, the directory `ablate run` printed");
@@ -34,7 +26,7 @@ void run_status(const std::filesystem::path& dir) {
   std::cout << fmt::format("{:<18} {:<20} {:>5}  {:<11} {}\n", "id", "arm", "seed", "status", "detail");
   for (const auto& run : sweep.at("runs")) {
     const std::string id = run.at("id");
-    const nlohmann::json summary = read_json(dir / "runs" / id / "summary.json");
+    const nlohmann::json summary = read_json_file(dir / "runs" / id / "summary.json");
     const std::string status = summary.is_null() ? "pending" : summary.value("status", "pending");
     std::string detail = summary.is_null() ? "" : summary.value("error", "");
     const auto run_dir = dir / "runs" / id;

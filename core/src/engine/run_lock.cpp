@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ablate/error.h"
+#include "ablate/json_file.h"
 #include "ablate/utc_time.h"
 
 namespace ablate {
@@ -27,15 +28,6 @@ std::string host_name() {
 }
 
 
-nlohmann::json read_lock(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) return nullptr;
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const std::exception&) {
-    return nullptr;  // being written, or damaged
-  }
-}
 
 std::string describe(const nlohmann::json& holder) {
   if (!holder.is_object()) return "locked (lock file unreadable)";
@@ -92,7 +84,7 @@ LockAttempt try_lock_run(const std::filesystem::path& run_dir, std::chrono::seco
       attempt.lock.reset(new RunLock(file));
       return attempt;
     }
-    const nlohmann::json holder = read_lock(file);
+    const nlohmann::json holder = read_json_file(file);
     const std::string reason = stale_reason(file, holder, stale_after);
     if (reason.empty()) {
       attempt.held_by = describe(holder);
@@ -105,14 +97,14 @@ LockAttempt try_lock_run(const std::filesystem::path& run_dir, std::chrono::seco
       attempt.warning = fmt::format("took over the stale lock {} ({}; {})", file.string(), describe(holder), reason);
     }
   }
-  attempt.held_by = describe(read_lock(file));
+  attempt.held_by = describe(read_json_file(file));
   return attempt;
 }
 
 std::optional<std::string> lock_holder(const std::filesystem::path& run_dir) {
   const auto file = run_dir / "lock";
   if (!std::filesystem::exists(file)) return std::nullopt;
-  return describe(read_lock(file));
+  return describe(read_json_file(file));
 }
 
 }  // namespace ablate

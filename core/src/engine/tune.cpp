@@ -9,21 +9,14 @@
 
 #include <fmt/format.h>
 
+#include "ablate/json_file.h"
+
 namespace ablate {
 
 namespace {
 
 using nlohmann::json;
 
-json read_json(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) return nullptr;
-  try {
-    return json::parse(in);
-  } catch (const std::exception&) {
-    return nullptr;
-  }
-}
 
 /// Lower is better: the loss as it is, accuracy negated.
 double badness(const std::string& metric, double val_loss, double val_accuracy) {
@@ -114,7 +107,7 @@ TuneOutcome choose_tune_points(const Sweep& sweep, const std::filesystem::path& 
     json& points = groups[it->second]["points"];
     if (points.empty() || points.back()["index"] != run.tune_index)
       points.push_back({{"index", run.tune_index}, {"values", run.tune_point}, {"runs", json::array()}});
-    const json summary = read_json(tune_run_dir(sweep_dir, run) / "summary.json");
+    const json summary = read_json_file(tune_run_dir(sweep_dir, run) / "summary.json");
     json entry = {{"id", run.id}, {"seed", run.seed}, {"status", summary.is_object() ? summary.value("status", "pending") : "pending"}};
     if (entry["status"] == "done" && summary.contains(tune.metric) && summary[tune.metric].is_number())
       entry["final"] = summary[tune.metric];

@@ -21,6 +21,7 @@
 #include "ablate/data.h"
 #include "ablate/device.h"
 #include "ablate/error.h"
+#include "ablate/json_file.h"
 #include "ablate/model_plan.h"
 #include "ablate/report.h"
 #include "ablate/run_lock.h"
@@ -34,15 +35,6 @@ namespace {
 
 void print(const std::string& line) { std::cout << line << std::endl; }
 
-std::string status_of(const std::filesystem::path& run_dir) {
-  std::ifstream in(run_dir / "summary.json");
-  if (!in) return "pending";
-  try {
-    return nlohmann::json::parse(in).value("status", "pending");
-  } catch (const std::exception&) {
-    return "pending";  // unreadable: train again
-  }
-}
 
 
 // sweep.json lists the runs; sweep.yaml is the sweep file as given (provenance for the report).
@@ -167,7 +159,7 @@ struct RunQueue {
       const auto run_dir = runs_dir / run.id;
       std::string label = fmt::format("{}run {}/{} {} seed {}", what, i + 1, n, run.arm, run.seed);
       if (!run.tune_point.empty()) label += " " + run.tune_point.dump();
-      if (const std::string status = status_of(run_dir); status == "done" || status == "stopped") {
+      if (const std::string status = run_status(run_dir); status == "done" || status == "stopped") {
         print(fmt::format("[{}] {} already {}, skipped", label, run.id, status));
         ++result.skipped;
         continue;
@@ -179,7 +171,7 @@ struct RunQueue {
         ++result.locked;
         continue;
       }
-      if (const std::string status = status_of(run_dir); status == "done" || status == "stopped") {
+      if (const std::string status = run_status(run_dir); status == "done" || status == "stopped") {
         ++result.skipped;  // finished by another process between the check and the lock
         continue;
       }
@@ -227,7 +219,7 @@ struct RunQueue {
 /// True when every run has ended (done, stopped, failed or diverged) in `runs_dir`.
 bool all_ended(const std::vector<RunSpec>& runs, const std::filesystem::path& runs_dir) {
   return std::all_of(runs.begin(), runs.end(), [&](const RunSpec& run) {
-    const std::string status = status_of(runs_dir / run.id);
+    const std::string status = run_status(runs_dir / run.id);
     return status == "done" || status == "stopped" || status == "failed" || status == "diverged";
   });
 }
