@@ -6,6 +6,7 @@
 #     single-node cluster of its own).
 #   - LibTorch: the PyPI wheel torch==2.11.* (a CUDA 13.0 build). A python3 that already imports
 #     torch 2.11 or newer is used as it is; otherwise a virtual environment .venv/ gets the wheel.
+#   - Python packages the tests use: safetensors, jsonschema, PyYAML (into the same python).
 # Prints the python to use on its last line as `ABLATE_PYTHON=...` (scripts/build.sh reads it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,5 +45,11 @@ if ! torch_ok "$python"; then
     [[ -x .venv/bin/python ]] || python3 -m venv .venv
     .venv/bin/python -m pip install -q 'torch==2.11.*'
   fi
+fi
+# The Python side of the tests: safetensors (docs/checkpoints.md's loading snippet), jsonschema and
+# PyYAML (sweep files checked against `ablate schema`).
+if ! "$python" -c 'import safetensors, jsonschema, yaml' 2>/dev/null; then
+  echo "setup: installing safetensors, jsonschema and PyYAML for $python"
+  "$python" -m pip install -q safetensors jsonschema pyyaml
 fi
 echo "ABLATE_PYTHON=$python"
