@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "common.h"
 
@@ -16,5 +17,11 @@ void setup_status(CLI::App& app);
 void setup_data(CLI::App& app, const GlobalOptions& global);
 void setup_plan(CLI::App& app, const GlobalOptions& global);
 void setup_slurm(CLI::App& app, const GlobalOptions& global);
+void setup_eval(CLI::App& app, const GlobalOptions& global);
+void setup_sample(CLI::App& app, const GlobalOptions& global);
+
+/// `--data` of eval as a `data.corpus` value: kjv, {jsonl: PATH, field}, {tokens: PATH-OR-GLOB},
+/// else {text: PATH}; null for an empty string.
+nlohmann::json corpus_argument(const std::string& data, const std::string& jsonl_field);
 
 }  // namespace ablate::app

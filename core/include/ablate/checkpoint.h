@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include <c10/core/Device.h>
@@ -32,6 +33,7 @@ struct LoopState {
   double last_train_loss = std::nan("");
   double last_val_loss = 0.0;
   double last_val_accuracy = 0.0;
+  double best_val_loss = std::numeric_limits<double>::infinity();  // of best.safetensors
   std::string metrics_text;  // metrics.jsonl so far
   std::string sampler_rng;   // the train sampler's std::mt19937_64, streamed with operator<<
 };

@@ -126,6 +126,10 @@ std::vector<std::filesystem::path> write_llmc_shards(const std::filesystem::path
 std::optional<std::string> decode_tokens(const PreparedData& data,
                                          const std::vector<std::uint32_t>& tokens);
 
+/// The ids of `text` with the data's tokenizer, no end-of-text appended (a prompt);
+/// std::nullopt when there is no tokenizer to encode with (pre-tokenized data without a model).
+std::optional<std::vector<std::uint32_t>> encode_text(const PreparedData& data, const std::string& text);
+
 /// What a data source holds, as JSON: for a pre-tokenized source (a .bin file, a glob, a
 /// directory of .bin) each file's TokenFileSummary and totals; for text (.txt, .jsonl, .gz, a
 /// directory) documents, characters, bytes. Throws ablate::Error when it is neither.

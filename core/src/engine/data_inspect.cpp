@@ -1,5 +1,5 @@
-// What a data source holds (inspect_data_source) and token ids back to text (decode_tokens), for
-// `ablate data inspect` (data.h).
+// What a data source holds (inspect_data_source), token ids back to text (decode_tokens) and text
+// to ids (encode_text), for `ablate data inspect` and `ablate sample` (data.h).
 //
 // A source is pre-tokenized when it is a .bin file, a glob, or a directory holding .bin files;
 // otherwise it is text: a .jsonl(.gz) file (field "text"), another file, or a directory of
@@ -114,6 +114,17 @@ std::optional<std::string> decode_tokens(const PreparedData& data,
   }
   if (data.tokenizer_model.empty()) return std::nullopt;  // pre-tokenized without a model
   return decode_sentencepiece(data.tokenizer_model, tokens, data.eot_token);
+}
+
+std::optional<std::vector<std::uint32_t>> encode_text(const PreparedData& data, const std::string& text) {
+  if (data.tokenizer_kind == "byte") {
+    std::vector<std::uint32_t> ids;
+    byte_encode(text, ids);
+    ids.pop_back();  // byte_encode ends the text with end-of-text; a prompt has none
+    return ids;
+  }
+  if (data.tokenizer_model.empty()) return std::nullopt;
+  return encode_sentencepiece(data.tokenizer_model, text, data.vocab_size);
 }
 
 }  // namespace ablate

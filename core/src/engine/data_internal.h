@@ -105,6 +105,10 @@ void encode_bpe(const std::vector<const std::string*>& documents,
 std::string decode_sentencepiece(const std::filesystem::path& model_file,
                                  const std::vector<std::uint32_t>& ids, std::uint32_t eot);
 
+/// Ids of `text` (no end-of-text appended) with spm_encode.
+std::vector<std::uint32_t> encode_sentencepiece(const std::filesystem::path& model_file,
+                                               const std::string& text, std::int64_t vocab_size);
+
 /// XXH3-128 of a byte string as 32 hex digits.
 std::string hex_hash(std::string_view bytes);
 

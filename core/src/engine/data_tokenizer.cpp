@@ -392,4 +392,13 @@ std::string decode_sentencepiece(const fs::path& model_file, const std::vector<s
   return text;
 }
 
+std::vector<std::uint32_t> encode_sentencepiece(const fs::path& model_file, const std::string& text,
+                                               std::int64_t vocab_size) {
+  TempWorkDir work;
+  std::vector<std::uint32_t> ids;
+  encode_bpe({&text}, model_file, vocab_size, /*eot=*/0, work.path, ids);
+  ids.pop_back();  // encode_bpe ends every document with the eot given; a prompt has none
+  return ids;
+}
+
 }  // namespace ablate::data_internal

@@ -41,6 +41,7 @@ nlohmann::json to_json(const LoopState& s) {
           {"last_train_loss", std::isfinite(s.last_train_loss) ? nlohmann::json(s.last_train_loss) : nlohmann::json()},
           {"last_val_loss", s.last_val_loss},
           {"last_val_accuracy", s.last_val_accuracy},
+          {"best_val_loss", std::isfinite(s.best_val_loss) ? nlohmann::json(s.best_val_loss) : nlohmann::json()},
           {"metrics_text", s.metrics_text},
           {"sampler_rng", s.sampler_rng}};
 }
@@ -57,6 +58,8 @@ LoopState from_json(const nlohmann::json& j) {
   s.last_val_accuracy = j.at("last_val_accuracy");
   s.metrics_text = j.at("metrics_text");
   s.sampler_rng = j.at("sampler_rng");
+  // Absent from checkpoints written before best.safetensors existed.
+  if (const auto best = j.find("best_val_loss"); best != j.end() && !best->is_null()) s.best_val_loss = *best;
   return s;
 }
 

@@ -34,6 +34,8 @@
 #include "ablate/error.h"
 #include "ablate/model.h"
 #include "ablate/muon.h"
+#include "ablate/safetensors_weights.h"
+#include "evaluation.h"
 
 namespace ablate {
 namespace {
@@ -47,25 +49,6 @@ double seconds_since(Clock::time_point start) {
 std::string format_duration(double seconds) {
   const auto s = static_cast<std::int64_t>(std::max(0.0, seconds));
   return s >= 60 ? fmt::format("{}m{:02d}s", s / 60, s % 60) : fmt::format("{}s", s);
-}
-
-// ---------------------------------------------------------------------------------------------
-// batches: windows of T+1 tokens; inputs are the first T, targets the last T
-
-struct Batch {
-  torch::Tensor inputs;   // (B, T) int64
-  torch::Tensor targets;  // (B, T) int64
-};
-
-Batch make_batch(const TokenStream& stream, const std::vector<std::size_t>& offsets, std::int64_t T,
-                 const c10::Device& device) {
-  const auto B = static_cast<std::int64_t>(offsets.size());
-  auto window = torch::empty({B, T + 1}, torch::kInt64);
-  auto* out = window.data_ptr<std::int64_t>();
-  for (std::int64_t b = 0; b < B; ++b)
-    for (std::int64_t t = 0; t <= T; ++t) out[b * (T + 1) + t] = stream[offsets[b] + t];
-  window = window.to(device);
-  return {window.slice(1, 0, T), window.slice(1, 1, T + 1)};
 }
 
 // Training windows start anywhere in the training stream, drawn from the run's seed.
@@ -96,66 +79,6 @@ class TrainSampler {
   std::mt19937_64 rng_;
   std::uniform_int_distribution<std::size_t> offset_;
 };
-
-/// The tokens of the validation stream a run evaluates on, [begin, end). A sweep with a tune stage
-/// cuts the validation documents in two at the first end-of-text at or after the middle:
-/// "final" (the replication runs) is the first part, "tuning" (the tuning runs) the rest, so the
-/// point chosen by tuning is never judged on the documents that chose it. Otherwise: all of it.
-std::pair<std::size_t, std::size_t> evaluation_range(const PreparedData& data, const std::string& split) {
-  if (split == "validation") return {0, data.val.size()};
-  const std::size_t middle = data.val.size() / 2;
-  std::size_t cut = middle;
-  while (cut < data.val.size() && data.val[cut] != data.eot_token) ++cut;
-  // The end-of-text belongs to the first part. Pre-tokenized data without one: cut at the middle.
-  cut = cut < data.val.size() ? cut + 1 : middle;
-  return split == "final" ? std::pair{std::size_t{0}, cut} : std::pair{cut, data.val.size()};
-}
-
-// The validation set: the same non-overlapping windows from the start of the evaluation range
-// at every evaluation, so curves of different runs and steps are comparable.
-std::vector<Batch> validation_batches(const TokenStream& stream, std::pair<std::size_t, std::size_t> range,
-                                      std::int64_t T, std::int64_t batch_size, std::int64_t n_batches,
-                                      const c10::Device& device) {
-  const auto [begin, end] = range;
-  const auto windows =
-      end > begin ? static_cast<std::int64_t>((end - begin - 1) / static_cast<std::size_t>(T)) : std::int64_t{0};
-  if (windows < 1)
-    throw Error(fmt::format("the validation split{} has {} tokens, fewer than seq_len + 1 = {}",
-                            begin > 0 || end < stream.size() ? " part used for evaluation" : "", end - begin, T + 1),
-                "use a larger corpus or val_fraction, or a shorter seq_len");
-  std::vector<Batch> batches;
-  std::int64_t next = 0;
-  for (std::int64_t i = 0; i < n_batches && next < windows; ++i) {
-    std::vector<std::size_t> offsets;
-    for (std::int64_t b = 0; b < batch_size && next < windows; ++b, ++next)
-      offsets.push_back(begin + static_cast<std::size_t>(next * T));
-    batches.push_back(make_batch(stream, offsets, T, device));
-  }
-  return batches;
-}
-
-struct Evaluation {
-  double loss = 0.0;
-  double accuracy = 0.0;
-};
-
-Evaluation evaluate(Transformer& model, const std::vector<Batch>& batches) {
-  torch::NoGradGuard no_grad;
-  model->eval();
-  double loss_sum = 0.0, correct = 0.0, count = 0.0;
-  for (const auto& batch : batches) {
-    const auto logits = model->forward(batch.inputs);
-    const auto flat = logits.reshape({-1, logits.size(-1)}).to(torch::kFloat);
-    const auto targets = batch.targets.reshape({-1});
-    loss_sum += torch::nn::functional::cross_entropy(
-                    flat, targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
-    correct += flat.argmax(-1).eq(targets).sum().item<double>();
-    count += static_cast<double>(targets.numel());
-  }
-  model->train();
-  return {loss_sum / count, correct / count};
-}
 
 // Muon takes the 2-D hidden matrices; the embedding (and LM head) stay with AdamW.
 bool is_hidden_matrix(const std::string& name, const torch::Tensor& p) {
@@ -319,6 +242,18 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   reset_peak_memory(settings.device);
   const std::int64_t tokens_per_step = batch_size * grad_accum * T;
 
+  // What the weight files say about themselves (docs/checkpoints.md).
+  const auto weights_metadata = [&](std::int64_t step, const Evaluation& eval) -> std::map<std::string, std::string> {
+    return {{"format", "ablate-weights/1"},
+            {"run_id", run.id},
+            {"arm", run.arm},
+            {"seed", std::to_string(run.seed)},
+            {"step", std::to_string(step)},
+            {"val_loss", fmt::format("{}", eval.loss)},
+            {"val_accuracy", fmt::format("{}", eval.accuracy)},
+            {"ablate_version", ablate_version()},
+            {"config", run.config.dump()}};
+  };
   const auto record = [&](std::int64_t step, double lr) {
     const auto eval_start = Clock::now();
     const Evaluation eval = evaluate(model, val_batches);  // .item() synchronises the device
@@ -342,6 +277,11 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
     }
     state.metrics_text += line.dump() + "\n";
     write_file_atomic(metrics_path, state.metrics_text);
+    // The best weights so far, as a researcher would pick them (by validation loss).
+    if (step > 0 && std::isfinite(eval.loss) && !(eval.loss >= state.best_val_loss)) {
+      state.best_val_loss = eval.loss;
+      save_weights(settings.run_dir / "best.safetensors", *model, weights_metadata(step, eval));
+    }
     state.recent_loss_sum = 0.0;
     state.recent_loss_count = 0;
   };
@@ -432,6 +372,11 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
     if (checkpoint_due()) save_checkpoint();
   }
   if (status != "interrupted") remove_checkpoints(checkpoint_dir);  // done or diverged: nothing to resume
+  // The final weights of a run that ended normally (a diverged run's are not numbers; an
+  // interrupted one continues from its checkpoint).
+  if (status == "done" || status == "stopped")
+    save_weights(settings.run_dir / "model.safetensors", *model,
+                 weights_metadata(state.step, {state.last_val_loss, state.last_val_accuracy}));
 
   // -------------------------------------------------------------------------------------------
   // summary

@@ -1,0 +1,73 @@
+// Evaluation windows and the evaluation itself (evaluation.h), shared by training and `ablate eval`.
+#include "evaluation.h"
+
+#include <ATen/ops/empty.h>
+#include <fmt/format.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/utils.h>
+
+#include "ablate/error.h"
+
+namespace ablate {
+
+Batch make_batch(const TokenStream& stream, const std::vector<std::size_t>& offsets, std::int64_t T,
+                 const c10::Device& device) {
+  const auto B = static_cast<std::int64_t>(offsets.size());
+  auto window = at::empty({B, T + 1}, at::kLong);
+  auto* out = window.data_ptr<std::int64_t>();
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t t = 0; t <= T; ++t) out[b * (T + 1) + t] = stream[offsets[b] + t];
+  window = window.to(device);
+  return {window.slice(1, 0, T), window.slice(1, 1, T + 1)};
+}
+
+std::pair<std::size_t, std::size_t> evaluation_range(const PreparedData& data, const std::string& split) {
+  if (split == "validation") return {0, data.val.size()};
+  const std::size_t middle = data.val.size() / 2;
+  std::size_t cut = middle;
+  while (cut < data.val.size() && data.val[cut] != data.eot_token) ++cut;
+  // The end-of-text belongs to the first part. Pre-tokenized data without one: cut at the middle.
+  cut = cut < data.val.size() ? cut + 1 : middle;
+  return split == "final" ? std::pair{std::size_t{0}, cut} : std::pair{cut, data.val.size()};
+}
+
+std::vector<Batch> validation_batches(const TokenStream& stream, std::pair<std::size_t, std::size_t> range,
+                                      std::int64_t T, std::int64_t batch_size, std::int64_t n_batches,
+                                      const c10::Device& device) {
+  const auto [begin, end] = range;
+  const auto windows =
+      end > begin ? static_cast<std::int64_t>((end - begin - 1) / static_cast<std::size_t>(T)) : std::int64_t{0};
+  if (windows < 1)
+    throw Error(fmt::format("the validation split{} has {} tokens, fewer than seq_len + 1 = {}",
+                            begin > 0 || end < stream.size() ? " part used for evaluation" : "", end - begin, T + 1),
+                "use a larger corpus or val_fraction, or a shorter seq_len");
+  std::vector<Batch> batches;
+  std::int64_t next = 0;
+  for (std::int64_t i = 0; (n_batches <= 0 || i < n_batches) && next < windows; ++i) {
+    std::vector<std::size_t> offsets;
+    for (std::int64_t b = 0; b < batch_size && next < windows; ++b, ++next)
+      offsets.push_back(begin + static_cast<std::size_t>(next * T));
+    batches.push_back(make_batch(stream, offsets, T, device));
+  }
+  return batches;
+}
+
+Evaluation evaluate(Transformer& model, const std::vector<Batch>& batches) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  double loss_sum = 0.0, correct = 0.0, count = 0.0;
+  for (const auto& batch : batches) {
+    const auto logits = model->forward(batch.inputs);
+    const auto flat = logits.reshape({-1, logits.size(-1)}).to(torch::kFloat);
+    const auto targets = batch.targets.reshape({-1});
+    loss_sum += torch::nn::functional::cross_entropy(
+                    flat, targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .item<double>();
+    correct += flat.argmax(-1).eq(targets).sum().item<double>();
+    count += static_cast<double>(targets.numel());
+  }
+  model->train();
+  return {loss_sum / count, correct / count, static_cast<std::int64_t>(count)};
+}
+
+}  // namespace ablate
