@@ -16,5 +16,6 @@ void setup_status(CLI::App& app);
 void setup_data(CLI::App& app, const GlobalOptions& global);
 void setup_plan(CLI::App& app, const GlobalOptions& global);
 void setup_slurm(CLI::App& app, const GlobalOptions& global);
+void setup_schema(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace ablate::app
