@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   ablate::app::setup_slurm(app, global);
   ablate::app::setup_eval(app, global);
   ablate::app::setup_sample(app, global);
+  ablate::app::setup_schema(app, global);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {  // a subcommand's own non-zero exit status

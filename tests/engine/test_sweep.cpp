@@ -15,6 +15,7 @@
 #include "ablate/model_plan.h"
 #include "ablate/plugin_registry.h"
 #include "ablate/sweep.h"
+#include "builtin_plugins.h"
 
 using ablate::parse_sweep;
 using ablate::PluginRegistry;
@@ -23,14 +24,7 @@ using nlohmann::json;
 
 namespace {
 
-const PluginRegistry& plugins() {
-  static PluginRegistry* registry = [] {
-    auto* r = new PluginRegistry();
-    r->load_directory(ABLATE_PLUGIN_DIR);
-    return r;
-  }();
-  return *registry;
-}
+const ablate::PluginRegistry& plugins() { return ablate::test::builtin_plugins(); }
 
 Sweep parse(const std::string& yaml, const std::string& file = "/sweeps/test.yaml",
             const ablate::TuneChoices* choices = nullptr) {

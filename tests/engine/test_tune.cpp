@@ -14,20 +14,14 @@
 #include "ablate/plugin_registry.h"
 #include "ablate/sweep.h"
 #include "ablate/tune.h"
+#include "builtin_plugins.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
-const ablate::PluginRegistry& plugins() {
-  static ablate::PluginRegistry* registry = [] {
-    auto* r = new ablate::PluginRegistry();
-    r->load_directory(ABLATE_PLUGIN_DIR);
-    return r;
-  }();
-  return *registry;
-}
+const ablate::PluginRegistry& plugins() { return ablate::test::builtin_plugins(); }
 
 // 100 steps, evaluations every 10: the rung at 0.25 is met at step 30 (first evaluation ≥ 25).
 const char* kSweep = R"(

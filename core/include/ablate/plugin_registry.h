@@ -65,7 +65,8 @@ class PluginRegistry {
 };
 
 /// The directory of the plugins built with ablate: `<prefix>/lib/ablate/plugins` beside the
-/// running executable's `<prefix>/bin`.
+/// running executable's `<prefix>/bin` (build tree, `cmake --install`), or `plugins/` in the
+/// executable's own directory (the Debian package's `/usr/lib/ablate/ablate`).
 std::filesystem::path default_plugin_dir();
 
 /// Built-in directory, then `ABLATE_PLUGIN_PATH` (colon-separated), then `extra_dirs`.

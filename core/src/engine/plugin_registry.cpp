@@ -167,7 +167,11 @@ sdk::ModelContext PluginRegistry::bind(sdk::ModelContext context) const {
 }
 
 std::filesystem::path default_plugin_dir() {
-  return boost::dll::program_location().parent_path().parent_path() / "lib" / "ablate" / "plugins";
+  const std::filesystem::path exe_dir = boost::dll::program_location().parent_path();
+  // The Debian package runs the binary as <libdir>/ablate/ablate (its /usr/bin/ablate is a wrapper
+  // that finds LibTorch first), right beside the plugins.
+  if (std::filesystem::is_directory(exe_dir / "plugins")) return exe_dir / "plugins";
+  return exe_dir.parent_path() / "lib" / "ablate" / "plugins";
 }
 
 std::vector<std::filesystem::path> plugin_search_path(

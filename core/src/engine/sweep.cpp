@@ -75,38 +75,6 @@ bool in_bounds(const SchemaField& f, double v) {
   return true;
 }
 
-/// The host's view of a plugin option.
-SchemaField field_of(const sdk::OptionSpec& option) {
-  SchemaField f;
-  f.name = option.name;
-  f.doc = option.doc;
-  f.default_value = option.default_value;
-  f.choices = option.choices;
-  f.min = option.min;
-  f.max = option.max;
-  switch (option.type) {
-    case sdk::OptionType::integer: f.type = FieldType::integer; break;
-    case sdk::OptionType::number: f.type = FieldType::number; break;
-    case sdk::OptionType::boolean: f.type = FieldType::boolean; break;
-    case sdk::OptionType::string: f.type = FieldType::string; break;
-    case sdk::OptionType::component: f.type = FieldType::component; break;
-  }
-  return f;
-}
-
-std::optional<sdk::Kind> kind_from_name(const std::string& name) {
-  for (sdk::Kind kind : {sdk::Kind::attention, sdk::Kind::mlp, sdk::Kind::moe, sdk::Kind::norm})
-    if (name == sdk::kind_name(kind)) return kind;
-  return std::nullopt;
-}
-
-std::vector<sdk::Kind> kinds_of(const char* choices) {
-  std::vector<sdk::Kind> out;
-  for (const auto& name : split(choices ? choices : "", '|'))
-    if (auto kind = kind_from_name(name)) out.push_back(*kind);
-  return out;
-}
-
 /// The kind among `kinds` that has a plugin named `name` (the first one when several do).
 std::optional<sdk::Kind> find_kind(const PluginRegistry& registry, const std::vector<sdk::Kind>& kinds,
                                    const std::string& name) {
@@ -221,7 +189,7 @@ class Resolver {
   /// `{plugin: NAME, ...options}` checked against that plugin's option schema.
   json component(const LocatedNode& node, const SchemaField& field, const std::string& path) {
     const std::string name = field.name;
-    const std::vector<sdk::Kind> kinds = kinds_of(field.choices);
+    const std::vector<sdk::Kind> kinds = sweep_schema::component_kinds(field.choices);
     if (!node.is_map())
       throw Error(fmt::format("'{}' must be a map {{plugin: NAME, ...options}} naming a {} plugin, got {}", name,
                               kinds_text(kinds), node.describe()),
@@ -271,7 +239,7 @@ class Resolver {
                                 sdk::kind_name(*kind), plugin_name, join(known)),
                     hint, entry.key_where);
       }
-      out[entry.key] = value(entry.value, field_of(*option), join_path(path, entry.key));
+      out[entry.key] = value(entry.value, sweep_schema::option_field(*option), join_path(path, entry.key));
     }
     for (const auto& option : options) {
       if (out.contains(option.name)) continue;
@@ -280,7 +248,7 @@ class Resolver {
                                 plugin_name, option.name, name),
                     fmt::format("add {}: ... to {} ({}: {})", option.name, path, option.name, option.doc), node.where);
       try {
-        out[option.name] = missing(node, field_of(option), path);
+        out[option.name] = missing(node, sweep_schema::option_field(option), path);
       } catch (const Error& e) {
         throw Error(fmt::format("{} plugin '{}' declares an invalid default for '{}': {}",
                                 sdk::kind_name(*kind), plugin_name, option.name, e.what()),
@@ -293,11 +261,12 @@ class Resolver {
   /// kjv | {text: PATH} | {jsonl: PATH, field: NAME} | {tokens: PATH-OR-GLOB}; relative paths become absolute.
   json corpus(const LocatedNode& node, const std::string& path) {
     const std::string expected = "kjv, {text: PATH}, {jsonl: PATH, field: NAME} or {tokens: PATH-OR-GLOB}";
-    if (node.is_scalar() && node.text == "kjv") return "kjv";
+    if (node.is_scalar() && node.text == sweep_schema::kNamedCorpus) return sweep_schema::kNamedCorpus;
+    const std::vector<std::string>& forms = sweep_schema::corpus_forms();
     std::string form;
     if (node.is_map())
       for (const auto& entry : node.entries)
-        if (entry.key == "text" || entry.key == "jsonl" || entry.key == "tokens") {
+        if (std::find(forms.begin(), forms.end(), entry.key) != forms.end()) {
           form = entry.key;
           break;
         }
@@ -587,9 +556,10 @@ std::pair<TuneSpec, std::vector<GridAxis>> parse_tune(const LocatedEntry& entry,
   tune.seeds = node.find("seeds") ? parse_seeds(node.find("seeds"), where) : std::vector<std::int64_t>{seeds.front()};
   if (const LocatedEntry* metric = node.find("metric")) {
     tune.metric = scalar_text(metric->value, "tune.metric");
-    if (tune.metric != "val_loss" && tune.metric != "val_accuracy")
-      throw Error(fmt::format("'tune.metric' must be val_loss or val_accuracy, got '{}'", tune.metric),
-                  did_you_mean(tune.metric, {"val_loss", "val_accuracy"}), metric->value.where);
+    const std::vector<std::string>& metrics = sweep_schema::tune_metrics();
+    if (std::find(metrics.begin(), metrics.end(), tune.metric) == metrics.end())
+      throw Error(fmt::format("'tune.metric' must be {}, got '{}'", join(metrics, " or "), tune.metric),
+                  did_you_mean(tune.metric, metrics), metric->value.where);
   }
   if (const LocatedEntry* halving = node.find("halving")) {
     const LocatedNode& h = halving->value;
@@ -920,7 +890,7 @@ sdk::ComponentSpec component_spec(sdk::Kind kind, const nlohmann::json& componen
         break;
       case sdk::OptionType::component: {
         if (!v.is_object() || !v.contains("plugin") || !v.at("plugin").is_string()) throw wrong("a component");
-        const std::vector<sdk::Kind> kinds = kinds_of(option.choices);
+        const std::vector<sdk::Kind> kinds = sweep_schema::component_kinds(option.choices);
         const auto nested = find_kind(registry, kinds, v.at("plugin").get<std::string>());
         if (!nested)
           throw Error(fmt::format("no {} plugin named '{}' (loaded: {})", kinds_text(kinds),

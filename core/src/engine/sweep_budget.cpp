@@ -11,11 +11,10 @@
 
 namespace ablate::sweep_budget {
 
-namespace {
-
-const std::vector<std::string> kKinds = {"steps", "tokens", "flops", "seconds"};
-
-}  // namespace
+const std::vector<std::string>& kinds() {
+  static const std::vector<std::string> names = {"steps", "tokens", "flops", "seconds"};
+  return names;
+}
 
 std::optional<Budget> parse(const LocatedEntry* entry) {
   if (entry == nullptr || entry->value.is_null()) return std::nullopt;
@@ -32,9 +31,10 @@ std::optional<Budget> parse(const LocatedEntry* entry) {
                   sweep_schema::did_you_mean(e.key, {"kind", "value"}), e.key_where);
   if (kind == nullptr || value == nullptr)
     throw Error(fmt::format("'budget' needs both 'kind' and 'value'"), example, node.where);
-  if (!kind->value.is_scalar() || std::find(kKinds.begin(), kKinds.end(), kind->value.text) == kKinds.end())
+  const std::vector<std::string>& known = kinds();
+  if (!kind->value.is_scalar() || std::find(known.begin(), known.end(), kind->value.text) == known.end())
     throw Error(fmt::format("'budget.kind' must be one of steps|tokens|flops|seconds, got {}", kind->value.describe()),
-                kind->value.is_scalar() ? sweep_schema::did_you_mean(kind->value.text, kKinds) : std::string(),
+                kind->value.is_scalar() ? sweep_schema::did_you_mean(kind->value.text, known) : std::string(),
                 kind->value.where);
   budget.kind = kind->value.text;
   if (!value->value.is_scalar() || value->value.quoted || !parse_yaml_number(value->value.text, budget.value) ||

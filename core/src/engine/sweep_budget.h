@@ -13,6 +13,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,9 @@ namespace ablate::sweep_budget {
 
 /// Training FLOPs per token per forward FLOP (forward + backward ≈ 3 forward passes).
 inline constexpr double kTrainFlopsPerForwardFlop = 3.0;
+
+/// The units a budget may be given in: steps, tokens, flops, seconds.
+const std::vector<std::string>& kinds();
 
 /// Parses `budget:` (null entry: no budget). Throws ablate::Error at the offending key or value.
 std::optional<Budget> parse(const LocatedEntry* entry);

@@ -228,6 +228,53 @@ std::span<const SchemaField> corpus_fields(const std::string& form) {
   return {};
 }
 
+const std::vector<std::string>& corpus_forms() {
+  static const std::vector<std::string> forms{"text", "jsonl", "tokens"};
+  return forms;
+}
+
+const std::vector<std::string>& tune_metrics() {
+  static const std::vector<std::string> metrics{"val_loss", "val_accuracy"};
+  return metrics;
+}
+
+SchemaField option_field(const sdk::OptionSpec& option) {
+  SchemaField f;
+  f.name = option.name;
+  f.doc = option.doc;
+  f.default_value = option.default_value;
+  f.choices = option.choices;
+  f.min = option.min;
+  f.max = option.max;
+  switch (option.type) {
+    case sdk::OptionType::integer: f.type = T::integer; break;
+    case sdk::OptionType::number: f.type = T::number; break;
+    case sdk::OptionType::boolean: f.type = T::boolean; break;
+    case sdk::OptionType::string: f.type = T::string; break;
+    case sdk::OptionType::component: f.type = T::component; break;
+  }
+  return f;
+}
+
+std::vector<std::string> split_choices(const char* choices) {
+  std::vector<std::string> out;
+  std::string rest = choices ? choices : "";
+  while (!rest.empty()) {
+    const auto bar = rest.find('|');
+    out.push_back(rest.substr(0, bar));
+    rest = bar == std::string::npos ? std::string() : rest.substr(bar + 1);
+  }
+  return out;
+}
+
+std::vector<sdk::Kind> component_kinds(const char* choices) {
+  std::vector<sdk::Kind> out;
+  for (const std::string& name : split_choices(choices))
+    for (sdk::Kind kind : {sdk::Kind::attention, sdk::Kind::mlp, sdk::Kind::moe, sdk::Kind::norm})
+      if (name == sdk::kind_name(kind)) out.push_back(kind);
+  return out;
+}
+
 const SchemaField* find_field(std::span<const SchemaField> fields, const std::string& name) {
   for (const auto& field : fields)
     if (name == field.name) return &field;

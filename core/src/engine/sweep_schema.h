@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "ablate/sdk/plugin_abi.h"
+
 namespace ablate::sweep_schema {
 
 enum class FieldType {
@@ -52,6 +54,19 @@ const std::vector<std::string>& top_level_keys();
 /// empty for an unknown form.
 std::span<const SchemaField> tokenizer_fields(const std::string& kind);
 std::span<const SchemaField> corpus_fields(const std::string& form);
+/// The corpus given by name alone (`corpus: kjv`), and the keys that name a corpus map's form, in
+/// the order the loader looks for them ("text", "jsonl", "tokens").
+inline constexpr const char* kNamedCorpus = "kjv";
+const std::vector<std::string>& corpus_forms();
+/// What `tune.metric` may select on: val_loss (lower is better) or val_accuracy (higher is better).
+const std::vector<std::string>& tune_metrics();
+
+/// The values of a `choices` text: "a|b" → a, b; nullptr → none.
+std::vector<std::string> split_choices(const char* choices);
+/// The host's view of a plugin option (a component option's `choices` is its kind).
+SchemaField option_field(const sdk::OptionSpec& option);
+/// The plugin kinds a component field takes ("mlp|moe" → mlp, moe); unknown names are skipped.
+std::vector<sdk::Kind> component_kinds(const char* choices);
 
 const SchemaField* find_field(std::span<const SchemaField> fields, const std::string& name);
 /// "seq_len, val_fraction, ...": the names of `fields` in table order.
