@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   ablate::app::setup_data(app, global);
   ablate::app::setup_plan(app, global);
   ablate::app::setup_slurm(app, global);
+  ablate::app::setup_check_plugin(app, global);
+  ablate::app::setup_new(app, global);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {  // a subcommand's own non-zero exit status
