@@ -4,6 +4,8 @@
 // directories. (tests/new_plugin.sh builds and trains the generated projects.)
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -16,7 +18,9 @@ using ablate_test::run_ablate;
 namespace {
 
 std::filesystem::path fresh_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / "ablate_test_cli_new_plugin" / name;
+  // Per process: the same test of another checkout may run at the same time on this machine.
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("ablate_test_cli_new_plugin_" + std::to_string(::getpid())) / name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir.parent_path());
   return dir;
@@ -105,6 +109,7 @@ TEST_CASE("new plugin writes a complete project with every placeholder filled in
   CHECK(again.status == 2);
   CHECK_THAT(again.text, Catch::Contains("is not empty"));
   CHECK_FALSE(std::filesystem::exists(dir / "other.cpp"));
+  std::filesystem::remove_all(dir.parent_path());
 }
 
 TEST_CASE("new plugin refuses a name that is not a C identifier or is taken by a loaded plugin", "[cli][new-plugin]") {
@@ -119,4 +124,5 @@ TEST_CASE("new plugin refuses a name that is not a C identifier or is taken by a
   CHECK(taken.status == 2);
   CHECK_THAT(taken.text, Catch::Contains("already loaded"));
   CHECK_FALSE(std::filesystem::exists(dir));
+  std::filesystem::remove_all(dir.parent_path());
 }
