@@ -17,6 +17,8 @@ void setup_status(CLI::App& app);
 void setup_data(CLI::App& app, const GlobalOptions& global);
 void setup_plan(CLI::App& app, const GlobalOptions& global);
 void setup_slurm(CLI::App& app, const GlobalOptions& global);
+void setup_check_plugin(CLI::App& app, const GlobalOptions& global);
+void setup_new(CLI::App& app, const GlobalOptions& global);
 void setup_schema(CLI::App& app, const GlobalOptions& global);
 void setup_eval(CLI::App& app, const GlobalOptions& global);
 void setup_sample(CLI::App& app, const GlobalOptions& global);

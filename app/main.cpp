@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   ablate::app::setup_eval(app, global);
   ablate::app::setup_sample(app, global);
   ablate::app::setup_schema(app, global);
+  ablate::app::setup_check_plugin(app, global);
+  ablate::app::setup_new(app, global);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {  // a subcommand's own non-zero exit status

@@ -3,8 +3,6 @@
 // with the file, line and column.
 #include <catch2/catch.hpp>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,24 +11,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "run_ablate.h"
+
 namespace {
 
-struct Output {
-  int status = 0;
-  std::string text;  // stdout and stderr
-};
-
-Output run_ablate(const std::string& args) {
-  const std::string command = std::string(ABLATE_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  Output out;
-  std::array<char, 4096> buffer{};
-  while (std::size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) out.text.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+using ablate_test::Output;
+using ablate_test::run_ablate;
 
 std::filesystem::path write_temp(const std::string& name, const std::string& text) {
   const auto dir = std::filesystem::temp_directory_path() / "ablate_test_cli";

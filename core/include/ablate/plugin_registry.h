@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,9 @@ class PluginRegistry {
  private:
   std::vector<LoadedPlugin> plugins_;
 };
+
+/// The kind called `name` ("attention", "mlp", "moe", "norm"); nullopt for any other text.
+std::optional<sdk::Kind> kind_named(const std::string& name);
 
 /// The directory of the plugins built with ablate: `<prefix>/lib/ablate/plugins` beside the
 /// running executable's `<prefix>/bin` (build tree, `cmake --install`), or `plugins/` in the

@@ -20,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -102,6 +103,13 @@ std::string run_id(const nlohmann::json& config);
 /// A validated component object (`{"plugin": "mha", "n_heads": 4, ...}`) as the SDK's ComponentSpec.
 sdk::ComponentSpec component_spec(sdk::Kind kind, const nlohmann::json& component,
                                   const PluginRegistry& registry);
+
+/// One component given as option texts rather than a sweep file (`ablate check-plugin --set
+/// n_heads=4` gives {"n_heads", "4"}; each value is YAML), validated against its plugin's schema by
+/// the same code as a sweep's component, with every default filled in. Errors name `--set KEY`.
+nlohmann::json resolve_component(sdk::Kind kind, const std::string& plugin,
+                                 const std::vector<std::pair<std::string, std::string>>& options,
+                                 const PluginRegistry& registry);
 
 /// The `model.rope` section of a resolved configuration as the SDK's RopeConfig.
 sdk::RopeConfig rope_config(const nlohmann::json& rope);

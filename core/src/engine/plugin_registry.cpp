@@ -166,6 +166,12 @@ sdk::ModelContext PluginRegistry::bind(sdk::ModelContext context) const {
   return context;
 }
 
+std::optional<sdk::Kind> kind_named(const std::string& name) {
+  for (sdk::Kind kind : {sdk::Kind::attention, sdk::Kind::mlp, sdk::Kind::moe, sdk::Kind::norm})
+    if (name == sdk::kind_name(kind)) return kind;
+  return std::nullopt;
+}
+
 std::filesystem::path default_plugin_dir() {
   const std::filesystem::path exe_dir = boost::dll::program_location().parent_path();
   // The Debian package runs the binary as <libdir>/ablate/ablate (its /usr/bin/ablate is a wrapper

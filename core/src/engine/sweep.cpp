@@ -905,6 +905,31 @@ sdk::ComponentSpec component_spec(sdk::Kind kind, const nlohmann::json& componen
   return spec;
 }
 
+nlohmann::json resolve_component(sdk::Kind kind, const std::string& plugin,
+                                 const std::vector<std::pair<std::string, std::string>>& options,
+                                 const PluginRegistry& registry) {
+  // The tree a sweep file `{plugin: NAME, key: value, ...}` would give, each value located at its --set.
+  LocatedNode node;
+  node.type = LocatedNode::Type::map;
+  LocatedEntry name;
+  name.key = "plugin";
+  name.value.type = LocatedNode::Type::scalar;
+  name.value.text = plugin;
+  node.entries.push_back(std::move(name));
+  for (const auto& [key, text] : options) {
+    LocatedEntry entry;
+    entry.key = key;
+    entry.key_where = {"--set " + key, 0, 0};
+    entry.value = parse_located_yaml(text, entry.key_where.file);
+    entry.value.relocate(entry.key_where);
+    node.entries.push_back(std::move(entry));
+  }
+  std::map<std::string, SourceLocation> locations;
+  Resolver resolver(registry, std::filesystem::current_path(), locations);
+  const SchemaField slot{.name = sdk::kind_name(kind), .type = FieldType::component, .choices = sdk::kind_name(kind)};
+  return resolver.component(node, slot, slot.name);
+}
+
 // ---------------------------------------------------------------------------------------------
 // config → YAML
 

@@ -1,6 +1,8 @@
 // The host's sweep schema (see sweep_schema.h): one row per key.
 #include "sweep_schema.h"
 
+#include "ablate/plugin_registry.h"
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -270,8 +272,7 @@ std::vector<std::string> split_choices(const char* choices) {
 std::vector<sdk::Kind> component_kinds(const char* choices) {
   std::vector<sdk::Kind> out;
   for (const std::string& name : split_choices(choices))
-    for (sdk::Kind kind : {sdk::Kind::attention, sdk::Kind::mlp, sdk::Kind::moe, sdk::Kind::norm})
-      if (name == sdk::kind_name(kind)) out.push_back(kind);
+    if (const auto kind = kind_named(name)) out.push_back(*kind);
   return out;
 }
 
