@@ -126,7 +126,7 @@ TEST_CASE("run trains a sweep to a report, and a second run trains nothing again
   CHECK_THAT(status.text, Catch::Contains("4 done"));
 }
 
-TEST_CASE("run --precision bf16 records bf16 in summary.json; an unknown precision is an error naming the flag",
+TEST_CASE("run --precision bf16 records bf16 in summary.json, and an unknown precision is an error naming the flag",
           "[cli][precision]") {
   const auto out = std::filesystem::temp_directory_path() / "ablate_test_cli_precision";
   std::filesystem::remove_all(out);

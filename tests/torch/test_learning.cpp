@@ -181,7 +181,7 @@ train: {steps: 60, batch_size: 8, eval_every: 60, eval_batches: 2, optimizer: {l
   CHECK(fp32.at("train_loss").get<double>() != bf16.at("train_loss").get<double>());
 }
 
-TEST_CASE("precision: auto is bf16 on CUDA and fp32 on the CPU; other names are errors", "[train][precision]") {
+TEST_CASE("precision auto is bf16 on CUDA and fp32 on the CPU, and other names are errors", "[train][precision]") {
   CHECK(ablate::parse_precision("auto", c10::Device(c10::kCPU)) == ablate::Precision::fp32);
   CHECK(ablate::parse_precision("auto", c10::Device(c10::kCUDA, 0)) == ablate::Precision::bf16);
   CHECK(ablate::parse_precision("fp32", c10::Device(c10::kCUDA, 0)) == ablate::Precision::fp32);
