@@ -1,4 +1,5 @@
-// `ablate plan SWEEP.yaml [--out DIR] [--device D] [--threads N] [--warmup-steps K] [--from DIR] [--json]`:
+// `ablate plan SWEEP.yaml [--out DIR] [--device D] [--precision P] [--threads N] [--warmup-steps K]
+//                         [--from DIR] [--json]`:
 // what a sweep will cost before it trains — how many runs (and how many are already done in
 // --out), the seconds per step of each distinct model from a short measured warm-up, the estimated
 // total time of the runs still to train — and, with --from, how many seeds each comparison of an
@@ -196,6 +197,9 @@ void setup_plan(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--out", options->out_dir, "output directory of `ablate run`: count the runs already done there");
   cmd->add_option("--device", options->warmup.device, "device of the warm-up: cpu, cuda or cuda:N")
       ->capture_default_str();
+  cmd->add_option("--precision", options->warmup.precision, "precision of the warm-up: auto, bf16 or fp32")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "bf16", "fp32"}));
   cmd->add_option("--threads", options->warmup.threads, "CPU threads for LibTorch (0: its default)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--warmup-steps", options->warmup.steps,

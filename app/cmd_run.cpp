@@ -1,5 +1,5 @@
-// `ablate run SWEEP.yaml [--out DIR] [--device cpu|cuda|cuda:N] [--threads N]
-//                        [--checkpoint-every STEPS] [--checkpoint-minutes M] [--shard i/n]`
+// `ablate run SWEEP.yaml [--out DIR] [--device cpu|cuda|cuda:N] [--precision auto|bf16|fp32]
+//                        [--threads N] [--checkpoint-every STEPS] [--checkpoint-minutes M] [--shard i/n]`
 // SIGINT/SIGTERM: the current run stops after its step, writes a checkpoint and is left
 // "interrupted"; no new run starts; the report of what is done is written; the exit status is
 // 128 + the signal (130, 143). A second signal exits at once.
@@ -98,6 +98,10 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--out", options->runner.out_dir, "output directory; the sweep writes to OUT/<name>/")
       ->capture_default_str();
   cmd->add_option("--device", options->runner.device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--precision", options->runner.precision,
+                  "auto (bf16 on CUDA, fp32 on the CPU), bf16 (autocast, fp32 master weights) or fp32")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "bf16", "fp32"}));
   cmd->add_option("--threads", options->runner.threads, "CPU threads for LibTorch (0: its default)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--cache", options->runner.cache_dir, "cache of tokenizers and tokenized data");

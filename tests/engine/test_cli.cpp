@@ -112,6 +112,35 @@ TEST_CASE("run trains a sweep to a report, and a second run trains nothing again
   CHECK_THAT(status.text, Catch::Contains("4 done"));
 }
 
+TEST_CASE("run --precision bf16 records bf16 in summary.json, and an unknown precision is an error naming the flag",
+          "[cli][precision]") {
+  const auto out = std::filesystem::temp_directory_path() / "ablate_test_cli_precision";
+  std::filesystem::remove_all(out);
+  const auto sweep = write_temp("precision.yaml", R"(
+name: precision
+data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
+model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
+train: {steps: 4, batch_size: 2, eval_every: 4, eval_batches: 1, log_every: 2}
+)");
+  const std::string args =
+      "run " + sweep.string() + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string();
+  const Output bad = run_ablate(args + " --precision fp16");
+  CHECK(bad.status != 0);
+  CHECK_THAT(bad.text, Catch::Contains("--precision") && Catch::Contains("fp16"));
+
+  const Output good = run_ablate(args + " --precision bf16");
+  INFO(good.text);
+  REQUIRE(good.status == 0);
+  int runs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(out / "precision" / "runs")) {
+    const auto summary = nlohmann::json::parse(std::ifstream(entry.path() / "summary.json"));
+    CHECK(summary.at("precision") == "bf16");
+    CHECK(summary.at("status") == "done");
+    ++runs;
+  }
+  CHECK(runs == 1);
+}
+
 TEST_CASE("the seed experiments at full size have the seeds' parameter counts", "[cli][seeds]") {
   struct Row {
     std::string file, arm;

@@ -1,5 +1,6 @@
 // A tiny model on the default corpus (the King James Bible): its validation loss must fall well
-// below its starting point, which is ln(V) for an untrained model. Also the trainer's schedule.
+// below its starting point, which is ln(V) for an untrained model; the same in bf16 autocast. Also
+// the trainer's schedule, determinism, Muon, and a run that diverges between two sync points.
 #include "catch_torch.h"
 
 #include <cmath>
@@ -13,6 +14,7 @@
 
 #include "ablate/data.h"
 #include "ablate/muon.h"
+#include "ablate/precision.h"
 #include "ablate/sweep.h"
 #include "ablate/trainer.h"
 
@@ -62,6 +64,7 @@ train: {steps: 150, batch_size: 16, eval_every: 150, eval_batches: 4, log_every:
   CHECK(initial == Approx(std::log(257.0)).margin(0.3));  // untrained: about uniform over bytes
   CHECK(final_loss < initial - 2.0);                         // it learned: well below uniform
   CHECK(summary.at("status") == "done");
+  CHECK(summary.at("precision") == "fp32");
   CHECK(summary.at("val_accuracy").get<double>() > 0.25);
   CHECK(summary.at("val_accuracy").get<double>() < 0.9);    // and no sign of seeing its targets
 }
@@ -135,4 +138,75 @@ train: {steps: 60, batch_size: 8, eval_every: 60, eval_batches: 2, optimizer: {n
   const double final_loss = nlohmann::json::parse(last).at("val_loss").get<double>();
   INFO(initial << " -> " << final_loss);
   CHECK(final_loss < initial - 1.5);
+}
+
+namespace {
+// Trains the one run of `yaml` in `precision` into `dir`/run and returns its summary.
+nlohmann::json train_in(const std::string& yaml, const std::filesystem::path& dir, ablate::Precision precision) {
+  ablate::PluginRegistry registry;
+  registry.load_directory(ABLATE_PLUGIN_DIR);
+  const auto sweep = ablate::parse_sweep(yaml, "tiny.yaml", registry);
+  std::filesystem::remove_all(dir / "run");
+  const auto data = ablate::prepare_data(sweep.runs[0].config.at("data"), dir / "cache");
+  return ablate::train_run(sweep.runs[0], data, registry,
+                           {.device = c10::Device(c10::kCPU), .precision = precision, .run_dir = dir / "run",
+                            .label = "tiny", .print = [](auto&) {}});
+}
+
+double first_val_loss(const std::filesystem::path& run_dir) {
+  std::ifstream metrics(run_dir / "metrics.jsonl");
+  std::string line;
+  std::getline(metrics, line);
+  return nlohmann::json::parse(line).at("val_loss").get<double>();
+}
+}  // namespace
+
+TEST_CASE("a tiny model trained in bf16 autocast on the CPU learns, and its summary says bf16", "[train][precision]") {
+  at::set_num_threads(2);
+  const auto dir = std::filesystem::temp_directory_path() / "ablate_test_bf16";
+  const std::string yaml = R"(
+data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 32}
+model: {d_model: 32, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 64}}
+train: {steps: 60, batch_size: 8, eval_every: 60, eval_batches: 2, optimizer: {lr: 0.01}}
+)";
+  const auto bf16 = train_in(yaml, dir / "bf16", ablate::Precision::bf16);
+  const double initial = first_val_loss(dir / "bf16" / "run");
+  INFO(initial << " -> " << bf16.at("val_loss").get<double>());
+  CHECK(bf16.at("status") == "done");
+  CHECK(bf16.at("precision") == "bf16");
+  CHECK(bf16.at("val_loss").get<double>() < initial - 1.0);
+  // autocast really ran: the same run in fp32 ends elsewhere
+  const auto fp32 = train_in(yaml, dir / "fp32", ablate::Precision::fp32);
+  CHECK(fp32.at("precision") == "fp32");
+  CHECK(fp32.at("train_loss").get<double>() != bf16.at("train_loss").get<double>());
+}
+
+TEST_CASE("precision auto is bf16 on CUDA and fp32 on the CPU, and other names are errors", "[train][precision]") {
+  CHECK(ablate::parse_precision("auto", c10::Device(c10::kCPU)) == ablate::Precision::fp32);
+  CHECK(ablate::parse_precision("auto", c10::Device(c10::kCUDA, 0)) == ablate::Precision::bf16);
+  CHECK(ablate::parse_precision("fp32", c10::Device(c10::kCUDA, 0)) == ablate::Precision::fp32);
+  CHECK(ablate::parse_precision("bf16", c10::Device(c10::kCPU)) == ablate::Precision::bf16);
+  CHECK_THROWS_WITH(ablate::parse_precision("fp16", c10::Device(c10::kCPU)), Catch::Contains("fp16"));
+}
+
+TEST_CASE("a loss that becomes NaN between sync points ends the run 'diverged' there, naming its step",
+          "[train]") {
+  at::set_num_threads(1);
+  const auto dir = std::filesystem::temp_directory_path() / "ablate_test_diverged";
+  // An absurd learning rate: the weights overflow within a few steps. Losses are read every 10.
+  const auto summary = train_in(R"(
+data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
+model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
+train: {steps: 40, batch_size: 2, eval_every: 40, eval_batches: 1, log_every: 10, grad_clip: 0, warmup_fraction: 0,
+        optimizer: {lr: 1.0e+30}}
+)", dir, ablate::Precision::fp32);
+  const std::string error = summary.value("error", "");
+  INFO(error);
+  CHECK(summary.at("status") == "diverged");
+  CHECK(summary.at("stopped_by") == "divergence");
+  CHECK(summary.at("steps") == 10);  // the first sync point after the loss went bad
+  CHECK(summary.at("train_loss").is_null());
+  CHECK_THAT(error, Catch::Contains("training loss became") && Catch::Contains("seen at step 10") &&
+                        Catch::Contains("steps 1-10"));
+  CHECK_FALSE(std::filesystem::exists(dir / "run" / "model.safetensors"));
 }

@@ -44,8 +44,8 @@ struct Fixture {
   ablate::PluginRegistry registry;
   ablate::Sweep sweep;
   ablate::PreparedData data;
-  std::filesystem::path tmp = std::filesystem::temp_directory_path() / "ablate_test_resume";
-  Fixture() {
+  std::filesystem::path tmp;  // one per test case: ctest -j runs them side by side
+  explicit Fixture(const std::string& name) : tmp(std::filesystem::temp_directory_path() / name) {
     at::set_num_threads(1);
     registry.load_directory(ABLATE_PLUGIN_DIR);
     sweep = ablate::parse_sweep(kSweep, "resume.yaml", registry);
@@ -117,7 +117,7 @@ void check_same_parameters(ablate::Transformer& a, ablate::Transformer& b) {
 }  // namespace
 
 TEST_CASE("a run stopped and resumed ends bit-identical to one trained straight through", "[resume]") {
-  Fixture f;
+  Fixture f("ablate_test_resume_straight");
   const auto straight = f.tmp / "straight", resumed = f.tmp / "resumed";
   nlohmann::json summary;
 
@@ -153,7 +153,7 @@ TEST_CASE("a run stopped and resumed ends bit-identical to one trained straight 
 
 TEST_CASE("a corrupt checkpoint falls back to the previous good one, then to a fresh start, with warnings",
           "[resume]") {
-  Fixture f;
+  Fixture f("ablate_test_resume_corrupt");
   const auto reference = f.tmp / "reference", run = f.tmp / "corrupt";
   f.train(reference, 0);
 

@@ -23,6 +23,7 @@ namespace ablate {
 
 struct WarmupOptions {
   std::string device = "cpu";  // cpu, cuda or cuda:N
+  std::string precision = "auto";  // auto, bf16 or fp32, as `ablate run --precision` (precision.h)
   int threads = 0;             // CPU threads for LibTorch (0: its default)
   std::int64_t steps = 10;     // timed training steps (after one untimed step)
 };

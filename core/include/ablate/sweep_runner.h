@@ -20,6 +20,7 @@ namespace ablate {
 struct SweepRunOptions {
   std::filesystem::path out_dir = "runs";
   std::string device = "cpu";
+  std::string precision = "auto";        // auto | bf16 | fp32 (precision.h)
   int threads = 0;                       // 0: LibTorch's default
   std::filesystem::path cache_dir;       // empty: default_cache_dir()
   std::int64_t checkpoint_every = 200;   // steps between checkpoints (0: not by steps)

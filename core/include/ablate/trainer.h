@@ -15,12 +15,14 @@
 
 #include "ablate/data.h"
 #include "ablate/plugin_registry.h"
+#include "ablate/precision.h"
 #include "ablate/sweep.h"
 
 namespace ablate {
 
 struct TrainSettings {
   c10::Device device{c10::kCPU};
+  Precision precision = Precision::fp32;  // an execution setting (precision.h), like the device
   std::filesystem::path run_dir;        // runs/<id>/
   std::string label;                    // progress prefix, e.g. "run 2/4 swiglu seed 1"
   std::function<void(const std::string&)> print;  // progress lines; stdout when empty

@@ -13,11 +13,13 @@ namespace ablate {
 Batch make_batch(const TokenStream& stream, const std::vector<std::size_t>& offsets, std::int64_t T,
                  const c10::Device& device) {
   const auto B = static_cast<std::int64_t>(offsets.size());
-  auto window = at::empty({B, T + 1}, at::kLong);
+  // For a GPU the window is built in pinned memory and copied without blocking: the host does not
+  // wait for the device (the pinned block is not reused before the copy has run).
+  auto window = at::empty({B, T + 1}, at::TensorOptions(at::kLong).pinned_memory(device.is_cuda()));
   auto* out = window.data_ptr<std::int64_t>();
   for (std::int64_t b = 0; b < B; ++b)
     for (std::int64_t t = 0; t <= T; ++t) out[b * (T + 1) + t] = stream[offsets[b] + t];
-  window = window.to(device);
+  window = window.to(device, /*non_blocking=*/true);
   return {window.slice(1, 0, T), window.slice(1, 1, T + 1)};
 }
 

@@ -1,6 +1,8 @@
 // The warm-up of `ablate plan` (plan.h): the trainer's step — forward, cross-entropy plus the MoE
-// auxiliary loss, backward, gradient clipping, AdamW (and Muon on the hidden matrices when the run
-// uses it) — timed on random tokens, without data, evaluation files or a run directory.
+// auxiliary loss (in the run's precision), backward, gradient clipping, fused AdamW (and Muon on the
+// hidden matrices when the run uses it) — timed on random tokens, without data, evaluation files or a
+// run directory. Like the trainer, the steps do not wait for the device: it is synchronised once
+// before and once after the timed steps.
 #include "ablate/plan.h"
 
 #include <chrono>
@@ -8,15 +10,16 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/nn/functional/loss.h>
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adamw.h>
 #include <torch/utils.h>
 
 #include "ablate/data.h"
 #include "ablate/device.h"
 #include "ablate/error.h"
+#include "ablate/fused_adamw.h"
+#include "ablate/grad_clip.h"
 #include "ablate/model.h"
 #include "ablate/muon.h"
+#include "ablate/precision.h"
 
 namespace ablate {
 namespace {
@@ -26,10 +29,11 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 /// Random tokens in [0, vocab): inputs (B, T) and targets (B, T), made on the CPU and moved, as the
-/// trainer's batches are.
+/// trainer's batches are (pinned for a GPU, copied without blocking).
 std::pair<torch::Tensor, torch::Tensor> random_batch(std::int64_t vocab, std::int64_t B, std::int64_t T,
                                                      const c10::Device& device) {
-  const auto window = at::randint(vocab, {B, T + 1}, at::kLong).to(device);
+  const auto window = at::randint(vocab, {B, T + 1}, at::TensorOptions(at::kLong).pinned_memory(device.is_cuda()))
+                          .to(device, /*non_blocking=*/true);
   return {window.slice(1, 0, T), window.slice(1, 1, T + 1)};
 }
 
@@ -39,6 +43,7 @@ StepTiming measure_step_time(const RunSpec& run, const PluginRegistry& registry,
   if (options.steps < 1) throw Error("the warm-up needs at least 1 step", "pass --warmup-steps 1 or more");
   if (options.threads > 0) at::set_num_threads(options.threads);
   const c10::Device device = parse_device(options.device);
+  const Precision precision = parse_precision(options.precision, device);
   const nlohmann::json& train = run.config.at("train");
   const nlohmann::json& optimizer = train.at("optimizer");
   const std::int64_t B = train.at("batch_size").get<std::int64_t>();
@@ -61,31 +66,36 @@ StepTiming measure_step_time(const RunSpec& run, const PluginRegistry& registry,
   }
   std::unique_ptr<Muon> muon;
   if (with_muon) muon = std::make_unique<Muon>(hidden, MuonOptions{.ns_steps = optimizer.at("ns_steps").get<std::int64_t>()});
-  torch::optim::AdamW adamw(rest, torch::optim::AdamWOptions(optimizer.at("lr").get<double>()));
+  FusedAdamW adamw(rest, torch::optim::AdamWOptions(optimizer.at("lr").get<double>()));
 
   const auto train_step = [&] {
     model->zero_grad();
     for (std::int64_t micro = 0; micro < grad_accum; ++micro) {
       const auto [inputs, targets] = random_batch(vocab, B, T, device);
-      const auto logits = model->forward(inputs);
-      const auto lm_loss = torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}).to(torch::kFloat),
-                                                                targets.reshape({-1}));
-      ((lm_loss + model->aux_loss()) / static_cast<double>(grad_accum)).backward();
-      (void)lm_loss.item<double>();  // the trainer reads every micro-batch's loss
+      torch::Tensor loss;
+      {
+        const AutocastScope autocast(device, precision);
+        const auto logits = model->forward(inputs);
+        loss = torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}).to(torch::kFloat),
+                                                    targets.reshape({-1})) +
+               model->aux_loss();
+      }
+      (loss / static_cast<double>(grad_accum)).backward();
     }
-    if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), grad_clip);
+    if (grad_clip > 0) clip_grad_norm(model->parameters(), grad_clip);
     adamw.step();
     if (muon) muon->step(optimizer.at("muon_lr").get<double>());
     model->after_optimizer_step();
-    synchronize(device);
   };
 
   StepTiming timing;
   timing.steps = options.steps;
   timing.device = device_description(device);
   train_step();  // untimed: first-call allocations and kernel selection
+  synchronize(device);
   const auto start = Clock::now();
   for (std::int64_t i = 0; i < options.steps; ++i) train_step();
+  synchronize(device);
   timing.seconds_per_step = seconds_since(start) / static_cast<double>(options.steps);
 
   torch::NoGradGuard no_grad;

@@ -23,6 +23,7 @@
 #include "ablate/error.h"
 #include "ablate/json_file.h"
 #include "ablate/model_plan.h"
+#include "ablate/precision.h"
 #include "ablate/report.h"
 #include "ablate/run_lock.h"
 #include "ablate/trainer.h"
@@ -134,6 +135,7 @@ struct RunQueue {
   const PluginRegistry& registry;
   const SweepRunOptions& options;
   c10::Device device;
+  Precision precision;
   std::filesystem::path cache_dir;
   SweepRunResult& result;
   std::map<std::string, PreparedData> data_by_config{};  // runs with the same data share it
@@ -187,6 +189,7 @@ struct RunQueue {
                    .first;
         print(fmt::format("[{}] {} training on {}", label, run.id, device_description(device)));
         TrainSettings settings{.device = device,
+                               .precision = precision,
                                .run_dir = run_dir,
                                .label = label,
                                .checkpoint_every = options.checkpoint_every,
@@ -233,6 +236,7 @@ std::filesystem::path sweep_directory(const Sweep& sweep, const std::filesystem:
 SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, const SweepRunOptions& options) {
   if (options.threads > 0) at::set_num_threads(options.threads);
   const c10::Device device = parse_device(options.device);
+  const Precision precision = parse_precision(options.precision, device);
   const auto cache_dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
   SweepRunResult result;
   result.sweep_dir = sweep_directory(sweep, options.out_dir);
@@ -240,7 +244,7 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
   write_sweep_json(sweep, result.sweep_dir);
   prove_attention_causal(sweep, registry, device);
 
-  RunQueue queue{registry, options, device, cache_dir, result};
+  RunQueue queue{registry, options, device, precision, cache_dir, result};
   if (!sweep.tune) {
     queue.train(sweep.runs, result.sweep_dir / "runs", "", {});
   } else if (queue.train(sweep.tune_runs, result.sweep_dir / "tune", "tuning ", [&](const RunSpec& run) {

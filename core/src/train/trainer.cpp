@@ -3,6 +3,8 @@
 // Deterministic on the CPU for a given seed and thread count: every random draw (initialisation,
 // dropout, batches) comes from the run's seed, and a checkpoint carries every generator's state,
 // so a stopped and resumed run ends bit-identical to one trained straight through.
+// A training step never waits for the device: losses stay on it until a sync point (a log line,
+// an evaluation, a checkpoint, the end), where they are read at once and the time is taken.
 #include "ablate/trainer.h"
 
 #include <algorithm>
@@ -21,8 +23,6 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <torch/nn/functional/loss.h>
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adamw.h>
 #include <torch/utils.h>
 #include <torch/version.h>
 
@@ -32,8 +32,11 @@
 #include "ablate/checkpoint_store.h"
 #include "ablate/device.h"
 #include "ablate/error.h"
+#include "ablate/fused_adamw.h"
+#include "ablate/grad_clip.h"
 #include "ablate/model.h"
 #include "ablate/muon.h"
+#include "ablate/precision.h"
 #include "ablate/safetensors_weights.h"
 #include "evaluation.h"
 
@@ -79,6 +82,38 @@ class TrainSampler {
   std::mt19937_64 rng_;
   std::uniform_int_distribution<std::size_t> offset_;
 };
+
+// The training loss of each micro-step, left on the device until a sync point reads them all in
+// one transfer. The per-step losses come out summed in double in micro-step order, exactly as
+// reading each one with .item() would give them.
+class PendingLosses {
+ public:
+  explicit PendingLosses(std::int64_t grad_accum) : grad_accum_(grad_accum) {}
+  void add(const torch::Tensor& micro_step_loss) { micro_.push_back(micro_step_loss.detach()); }
+  std::int64_t steps() const { return static_cast<std::int64_t>(micro_.size()) / grad_accum_; }
+  // The mean loss of each step since the last read, oldest first; empties the list.
+  std::vector<double> read() {
+    std::vector<double> losses;
+    if (micro_.empty()) return losses;
+    const auto host = at::stack(micro_).to(torch::kCPU, torch::kDouble).contiguous();
+    const double* value = host.data_ptr<double>();
+    for (std::int64_t s = 0; s < steps(); ++s) {
+      double step_loss = 0.0;
+      for (std::int64_t m = 0; m < grad_accum_; ++m)
+        step_loss += value[s * grad_accum_ + m] / static_cast<double>(grad_accum_);
+      losses.push_back(step_loss);
+    }
+    micro_.clear();
+    return losses;
+  }
+
+ private:
+  std::int64_t grad_accum_;
+  std::vector<torch::Tensor> micro_;  // () float32 each, on the device
+};
+
+// Steps after which the trainer reads the pending losses even when nothing else is due.
+constexpr std::int64_t kMaxUnreadSteps = 1000;
 
 // Muon takes the 2-D hidden matrices; the embedding (and LM head) stay with AdamW.
 bool is_hidden_matrix(const std::string& name, const torch::Tensor& p) {
@@ -188,10 +223,10 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   if (with_muon)
     muon = std::make_unique<Muon>(muon_params(model), MuonOptions{.momentum = optimizer.at("momentum").get<double>(),
                                                                   .ns_steps = optimizer.at("ns_steps").get<std::int64_t>()});
-  torch::optim::AdamW adamw(adamw_groups(model, optimizer.at("weight_decay").get<double>(), with_muon),
-                            torch::optim::AdamWOptions(peak_lr)
-                                .betas({optimizer.at("beta1").get<double>(), optimizer.at("beta2").get<double>()})
-                                .eps(optimizer.at("eps").get<double>()));
+  FusedAdamW adamw(adamw_groups(model, optimizer.at("weight_decay").get<double>(), with_muon),
+                   torch::optim::AdamWOptions(peak_lr)
+                       .betas({optimizer.at("beta1").get<double>(), optimizer.at("beta2").get<double>()})
+                       .eps(optimizer.at("eps").get<double>()));
   for (auto& group : adamw.param_groups()) {
     auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
     o.betas({optimizer.at("beta1").get<double>(), optimizer.at("beta2").get<double>()});
@@ -224,6 +259,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
                             {"grid_point", run.grid_point},
                             {"status", "running"},
                             {"device", device_description(settings.device)},
+                            {"precision", precision_name(settings.precision)},
                             {"ablate_version", ablate_version()},
                             {"ablate_git_commit", ablate_git_commit()},
                             {"torch_version", TORCH_VERSION},
@@ -302,56 +338,84 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   // What ends the run when it reaches train.steps: the budget those steps were derived from.
   std::string stopped_by = train.contains("budget") ? train.at("budget").at("kind").get<std::string>() : "steps";
   if (stopped_by == "seconds") stopped_by = "steps (the cap of a time budget)";
+  // Time is taken at sync points only: train_seconds adds the wall time from the end of one sync
+  // point's work (evaluation, checkpoint) to the next sync point, once the device has finished.
+  // Between sync points the host runs ahead of the device (at most a few steps: the launch queue
+  // is bounded), and a time budget's schedule and stop use the host's clock: the approximation is
+  // that lag, and the train_seconds recorded at the end may pass the budget by as much.
+  PendingLosses pending(grad_accum);
+  auto interval_start = Clock::now();
+  const auto train_seconds_now = [&] { return state.train_seconds + seconds_since(interval_start); };
   while (state.step < steps) {
-    const auto step_start = Clock::now();
-    const double lr = time_budget ? scheduled_lr_at(state.train_seconds / *time_budget, warmup_fraction, peak_lr,
+    const double lr = time_budget ? scheduled_lr_at(train_seconds_now() / *time_budget, warmup_fraction, peak_lr,
                                                     min_lr_fraction)
                                   : scheduled_lr(state.step, steps, warmup_steps, peak_lr, min_lr_fraction);
     for (auto& group : adamw.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
     model->zero_grad();
-    double step_loss = 0.0;
     for (std::int64_t micro = 0; micro < grad_accum; ++micro) {
       const Batch batch = sampler.next(batch_size, settings.device);
-      const auto logits = model->forward(batch.inputs);
-      const auto lm_loss = torch::nn::functional::cross_entropy(
-          logits.reshape({-1, logits.size(-1)}).to(torch::kFloat), batch.targets.reshape({-1}));
-      const auto loss = (lm_loss + model->aux_loss()) / static_cast<double>(grad_accum);
+      torch::Tensor lm_loss, loss;
+      {
+        const AutocastScope autocast(settings.device, settings.precision);
+        const auto logits = model->forward(batch.inputs);
+        lm_loss = torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}).to(torch::kFloat),
+                                                       batch.targets.reshape({-1}));
+        loss = (lm_loss + model->aux_loss()) / static_cast<double>(grad_accum);
+      }
       loss.backward();
-      step_loss += lm_loss.item<double>() / static_cast<double>(grad_accum);
+      pending.add(lm_loss);
     }
-    if (grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), grad_clip);
+    if (grad_clip > 0) clip_grad_norm(model->parameters(), grad_clip);
     adamw.step();
     if (muon) muon->step(muon_peak_lr * lr / peak_lr);  // the same schedule, scaled to Muon's peak
     model->after_optimizer_step();
-    synchronize(settings.device);
-    state.train_seconds += seconds_since(step_start);
     const std::int64_t done = ++state.step;
 
-    state.last_train_loss = step_loss;
-    if (!std::isfinite(step_loss)) {
-      status = "diverged";
-      summary["error"] = fmt::format("training loss became {} at step {}", step_loss, done);
+    const bool out_of_time = time_budget && train_seconds_now() >= *time_budget;
+    const bool finished = done == steps || out_of_time;
+    const bool stop_requested = settings.stop_requested && settings.stop_requested(done);
+    const bool checkpoint_now = checkpoint_due();
+    // (and at least every kMaxUnreadSteps, so the losses held on the device stay few)
+    if (done % log_every != 0 && done % eval_every != 0 && !finished && !stop_requested && !checkpoint_now &&
+        pending.steps() < kMaxUnreadSteps)
+      continue;  // no sync point: the next step is queued while the device still works on this one
+
+    // -- a sync point: wait for the device, take the time, read the losses since the last one
+    synchronize(settings.device);
+    state.train_seconds += seconds_since(interval_start);
+    const std::int64_t first_unread = done - pending.steps() + 1;
+    const std::vector<double> losses = pending.read();
+    for (std::size_t i = 0; i < losses.size(); ++i) {
+      state.last_train_loss = losses[i];
+      if (!std::isfinite(losses[i])) {
+        status = "diverged";
+        summary["error"] = fmt::format("training loss became {} at step {} (seen at step {}: the losses of steps {}-{} "
+                                       "are read together)",
+                                       losses[i], first_unread + static_cast<std::int64_t>(i), done, first_unread, done);
+        break;
+      }
+      state.recent_loss_sum += losses[i];
+      ++state.recent_loss_count;
+    }
+    if (status == "diverged") {
       print(fmt::format("[{}] {}", settings.label, summary["error"].get<std::string>()));
       break;
     }
-    state.recent_loss_sum += step_loss;
-    ++state.recent_loss_count;
-    const bool out_of_time = time_budget && state.train_seconds >= *time_budget;
     if (out_of_time) stopped_by = "seconds";
-    if (done % log_every == 0 || done == steps || out_of_time) {
+    if (done % log_every == 0 || finished) {
       const double tok_s = static_cast<double>(done * tokens_per_step) / std::max(1e-9, state.train_seconds);
       const double eta = state.train_seconds / static_cast<double>(done) * static_cast<double>(steps - done);
       print(fmt::format("[{}] step {}/{} loss {:.4f} lr {:.2e} {:.0f} tok/s, {} left", settings.label, done, steps,
-                        step_loss, lr, tok_s, format_duration(eta)));
+                        state.last_train_loss, lr, tok_s, format_duration(eta)));
       if (settings.heartbeat) settings.heartbeat();
     }
-    if (done % eval_every == 0 || done == steps || out_of_time) {
+    if (done % eval_every == 0 || finished) {
       record(done, lr);
       print(fmt::format("[{}] eval at step {}: val loss {:.4f}, accuracy {:.2f}%", settings.label, done,
                         state.last_val_loss, 100.0 * state.last_val_accuracy));
     }
-    if (done == steps || out_of_time) break;  // finished: no checkpoint needed
+    if (finished) break;  // no checkpoint needed
     if (done % eval_every == 0 && settings.after_eval) {
       // Successive halving in a tune stage: the caller may stop a run that is far behind.
       if (const std::string reason = settings.after_eval(done, state.last_val_loss, state.last_val_accuracy);
@@ -363,13 +427,14 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
         break;
       }
     }
-    if (settings.stop_requested && settings.stop_requested(done)) {
+    if (stop_requested) {
       status = "interrupted";
       save_checkpoint();
       print(fmt::format("[{}] interrupted at step {}/{}; checkpoint written", settings.label, done, steps));
       break;
     }
-    if (checkpoint_due()) save_checkpoint();
+    if (checkpoint_now) save_checkpoint();  // every loss is read: the loop state is complete
+    interval_start = Clock::now();
   }
   if (status != "interrupted") remove_checkpoints(checkpoint_dir);  // done or diverged: nothing to resume
   // The final weights of a run that ended normally (a diverged run's are not numbers; an
