@@ -88,7 +88,7 @@ bool wait_for_checkpoint(const std::filesystem::path& sweep_dir, pid_t child, st
 
 }  // namespace
 
-TEST_CASE("SIGINT checkpoints the run and exits 130; running again resumes and finishes", "[cli][signal]") {
+TEST_CASE("SIGINT checkpoints the run and exits 130, and running again resumes and finishes", "[cli][signal]") {
   std::filesystem::remove_all(kDir / "out" / "sigint");
   const auto sweep = write_sweep("sigint", "3000", "[0]");
   auto args = run_args(sweep);
@@ -127,7 +127,7 @@ TEST_CASE("SIGINT checkpoints the run and exits 130; running again resumes and f
   CHECK(final_summary.at("resumed_from_step") == stopped_at);
 }
 
-TEST_CASE("run with a shard i/n trains its share of the runs; a bad value is an error naming the flag", "[cli][shard]") {
+TEST_CASE("run with a shard i/n trains its share of the runs, and a bad value is an error naming the flag", "[cli][shard]") {
   std::filesystem::remove_all(kDir / "out" / "shards");
   const auto sweep = write_sweep("shards", "2", "[0, 1, 2]");
   auto bad = run_args(sweep);

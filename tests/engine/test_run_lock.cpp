@@ -43,7 +43,7 @@ constexpr std::chrono::seconds kStale{600};
 
 }  // namespace
 
-TEST_CASE("a run lock has one holder; the second attempt names it; the lock goes with its holder", "[lock]") {
+TEST_CASE("a run lock has one holder, the second attempt names it, and the lock goes with its holder", "[lock]") {
   const auto dir = fresh_dir("two");
   {
     const auto first = ablate::try_lock_run(dir, kStale);

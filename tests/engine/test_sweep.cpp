@@ -250,7 +250,7 @@ TEST_CASE("report settings reach the sweep but never a run's id", "[sweep]") {
   CHECK(plain.runs[0].id == with_target.runs[0].id);
 }
 
-TEST_CASE("a budget of tokens or FLOPs becomes each arm's train.steps; seconds keeps steps as the cap", "[sweep]") {
+TEST_CASE("a budget of tokens or FLOPs becomes each arm's train.steps, and seconds keeps steps as the cap", "[sweep]") {
   // Tokens per step = batch_size 16 (default) · grad_accum 1 · seq_len 128 (default) = 2048.
   const Sweep tokens = parse(kModel + "budget: {kind: tokens, value: 204800}\n");
   CHECK(tokens.runs[0].config["train"]["steps"] == 100);
@@ -276,7 +276,7 @@ TEST_CASE("a budget of tokens or FLOPs becomes each arm's train.steps; seconds k
   CHECK_FALSE(steps.runs[0].config["train"].contains("budget"));
 }
 
-TEST_CASE("a tune stage expands tuning runs per arm; choices make the replication runs", "[sweep][tune]") {
+TEST_CASE("a tune stage expands tuning runs per arm, and choices make the replication runs", "[sweep][tune]") {
   const std::string yaml = kModel + R"(seeds: [0, 1, 2]
 arms: {a: {}, b: {model.d_model: 32}}
 tune:
