@@ -38,7 +38,7 @@ echo "built $(basename "$deb") ($(du -h "$deb" | cut -f1))"
 # --- its files --------------------------------------------------------------------------------------
 root=$work/root
 dpkg-deb -x "$deb" "$root"
-real=$(find "$root/usr" -path '*/ablate/ablate' -type f | head -n 1)
+real=$(find "$root/usr" -path '*/ablate/ablate' -type f | sed -n 1p)
 [[ -n $real ]] || fail "the package has no real binary <libdir>/ablate/ablate"
 libdir=$(dirname "$(dirname "$real")")  # the package's /usr/<libdir>
 for f in "$root/usr/bin/ablate" "$(dirname "$real")/plugins/libablate_attention_mha.so" "$libdir/libablate_sdk.so" \
@@ -72,12 +72,14 @@ PY
 package_of() {  # the Debian package that holds library path $1 (merged /usr or not), or nothing
   local path=$1 alt
   alt=$([[ $path == /usr/* ]] && echo "${path#/usr}" || echo "/usr$path")
-  { dpkg -S "$path" 2>/dev/null || dpkg -S "$alt" 2>/dev/null; } | head -n 1 | cut -d: -f1
+  { dpkg -S "$path" 2>/dev/null || dpkg -S "$alt" 2>/dev/null; } | sed -n 1p | cut -d: -f1
 }
 mapfile -t needed < <(for elf in "${elves[@]}"; do readelf -d "$elf" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; done | sort -u)
 for lib in "${needed[@]}"; do
   [[ -n $(find "$root/usr" -name "$lib" -print -quit) ]] && continue  # in the package (libablate_sdk.so)
-  path=$(ldconfig -p | awk -v lib="$lib" '$1 == lib { print $NF; exit }')
+  # awk reads to the end (no `exit`): closing the pipe early would kill ldconfig with SIGPIPE, and
+  # with pipefail that failed the whole test at random.
+  path=$(ldconfig -p | awk -v lib="$lib" '$1 == lib && !found { print $NF; found = 1 }')
   pkg=$([[ -n $path ]] && package_of "$path" || true)
   if [[ -n $pkg ]]; then
     [[ $depends == *" $pkg "* ]] || fail "the package needs $lib from Debian's $pkg, which its Depends does not name"
