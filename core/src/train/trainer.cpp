@@ -32,6 +32,7 @@
 #include "ablate/checkpoint_store.h"
 #include "ablate/device.h"
 #include "ablate/error.h"
+#include "ablate/mfu.h"
 #include "ablate/model.h"
 #include "ablate/muon.h"
 #include "ablate/safetensors_weights.h"
@@ -392,6 +393,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   summary["eval_seconds"] = state.eval_seconds;
   summary["tokens_per_second"] = static_cast<double>(tokens) / std::max(1e-9, state.train_seconds);
   summary["peak_memory_bytes"] = peak_memory_bytes(settings.device);
+  summary.update(run_mfu_fields(settings.device, train, summary["train_flops"].get<double>(), state.train_seconds));
   // How busy the machine was: times and throughput of a run that shared its cores measure the
   // other processes too (the report flags such runs).
   if (double load[1]; getloadavg(load, 1) == 1) summary["load_average"] = load[0];

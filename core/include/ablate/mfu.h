@@ -1,0 +1,20 @@
+// The MFU fields of a run's summary.json (peak_flops.h) for the device it trained on and the
+// precision its matrix multiplications ran in.
+#pragma once
+
+#include <string>
+
+#include <c10/core/Device.h>
+#include <nlohmann/json.hpp>
+
+namespace ablate {
+
+/// "bf16" when the run's train.precision is bf16 (autocast); otherwise fp32 weights and inputs:
+/// "tf32" on a GPU when LibTorch lets fp32 matmuls use TF32 tensor cores, else "fp32".
+std::string matmul_precision(const nlohmann::json& train, const c10::Device& device);
+
+/// peak_flops.h's mfu_fields for `device` at matmul_precision(train, device).
+nlohmann::json run_mfu_fields(const c10::Device& device, const nlohmann::json& train, double train_flops,
+                              double train_seconds);
+
+}  // namespace ablate
