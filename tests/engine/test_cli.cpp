@@ -13,34 +13,11 @@
 
 #include <nlohmann/json.hpp>
 
-namespace {
+#include "cli_helpers.h"
 
-struct Output {
-  int status = 0;
-  std::string text;  // stdout and stderr
-};
-
-Output run_ablate(const std::string& args) {
-  const std::string command = std::string(ABLATE_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  Output out;
-  std::array<char, 4096> buffer{};
-  while (std::size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) out.text.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
-std::filesystem::path write_temp(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "ablate_test_cli";
-  std::filesystem::create_directories(dir);
-  const auto path = dir / name;
-  std::ofstream(path) << text;
-  return path;
-}
-
-}  // namespace
+using ablate::test::Output;
+using ablate::test::run_ablate;
+using ablate::test::write_temp;
 
 TEST_CASE("expand --json gives the parameter checksums of components.md", "[cli]") {
   // Baseline model: mha + topk MoE of silu experts + rmsnorm, V = 49152, tied embedding.

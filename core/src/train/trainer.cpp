@@ -32,6 +32,7 @@
 #include "ablate/checkpoint_store.h"
 #include "ablate/device.h"
 #include "ablate/error.h"
+#include "ablate/generator_lock.h"
 #include "ablate/mfu.h"
 #include "ablate/model.h"
 #include "ablate/muon.h"
@@ -178,7 +179,8 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
     throw Error(fmt::format("the training split has {} tokens, fewer than seq_len + 2 = {}", data.train.size(), T + 2),
                 "lower data.seq_len or use a larger corpus");
 
-  torch::manual_seed(static_cast<std::uint64_t>(run.seed));
+  std::unique_lock generator_lock(default_generator_mutex());  // until the model is built and restored
+  seed_default_generators(static_cast<std::uint64_t>(run.seed), settings.device);
   const ModelPlan plan = plan_model(run.config, data.vocab_size, registry);
   Transformer model(plan, registry);
   model->to(settings.device);
@@ -219,6 +221,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   } else if (newest_checkpoint_step(checkpoint_dir)) {
     print(fmt::format("[{}] warning: no usable checkpoint, training from scratch", settings.label));
   }
+  generator_lock.unlock();
   nlohmann::json summary = {{"id", run.id},
                             {"arm", run.arm},
                             {"seed", run.seed},
