@@ -10,7 +10,8 @@
 namespace ablate {
 
 /// "bf16" when the run's train.precision is bf16 (autocast); otherwise fp32 weights and inputs:
-/// "tf32" on a GPU when LibTorch lets fp32 matmuls use TF32 tensor cores, else "fp32".
+/// "tf32" on a GPU when LibTorch lets fp32 matmuls use TF32 tensor cores, else "fp32" ("unknown"
+/// when LibTorch will not say: then no peak, and the MFU is null with that reason).
 std::string matmul_precision(const nlohmann::json& train, const c10::Device& device);
 
 /// peak_flops.h's mfu_fields for `device` at matmul_precision(train, device).

@@ -2,6 +2,7 @@
 #include "ablate/mfu.h"
 
 #include <ATen/Context.h>
+#include <c10/util/Exception.h>
 
 #include "ablate/device.h"
 #include "ablate/peak_flops.h"
@@ -9,8 +10,13 @@
 namespace ablate {
 
 std::string matmul_precision(const nlohmann::json& train, const c10::Device& device) {
-  if (train.is_object() && train.value("precision", std::string()) == "bf16") return "bf16";
-  return device.is_cuda() && at::globalContext().allowTF32CuBLAS() ? "tf32" : "fp32";
+  if (train.is_object() && train.contains("precision") && train["precision"] == "bf16") return "bf16";
+  if (!device.is_cuda()) return "fp32";
+  try {
+    return at::globalContext().allowTF32CuBLAS() ? "tf32" : "fp32";
+  } catch (const c10::Error&) {
+    return "unknown";  // LibTorch refuses to answer when its old and new TF32 settings disagree
+  }
 }
 
 nlohmann::json run_mfu_fields(const c10::Device& device, const nlohmann::json& train, double train_flops,
