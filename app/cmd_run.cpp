@@ -1,6 +1,7 @@
-// `ablate run SWEEP.yaml [--out DIR] [--device cpu|cuda|cuda:N] [--precision auto|bf16|fp32]
-//                        [--threads N] [--checkpoint-every STEPS] [--checkpoint-minutes M] [--shard i/n]`
-// SIGINT/SIGTERM: the current run stops after its step, writes a checkpoint and is left
+// `ablate run SWEEP.yaml [--out DIR] [--device cpu|cuda|cuda:N | --devices LIST] [--runs-per-device N]
+//                        [--precision auto|bf16|fp32] [--threads N] [--checkpoint-every STEPS]
+//                        [--checkpoint-minutes M] [--shard i/n]
+// SIGINT/SIGTERM: every run in training stops after its step, writes a checkpoint and is left
 // "interrupted"; no new run starts; the report of what is done is written; the exit status is
 // 128 + the signal (130, 143). A second signal exits at once.
 #include <signal.h>
@@ -8,8 +9,11 @@
 
 #include <atomic>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "ablate/shard.h"
 #include "ablate/sweep_runner.h"
@@ -78,9 +82,10 @@ void run_run(RunOptions options, const GlobalOptions& global) {
   std::cout << "\nreport: " << std::filesystem::absolute(result.report).string() << std::endl;
   if (result.stopped_by != 0) {
     const char* name = result.stopped_by == SIGINT ? "SIGINT" : result.stopped_by == SIGTERM ? "SIGTERM" : "a signal";
-    if (!result.interrupted_run.empty())
-      std::cerr << fmt::format("stopped by {}: run {} checkpointed at step {}; run the same command again to resume",
-                               name, result.interrupted_run, result.interrupted_at_step)
+    std::vector<std::string> runs;
+    for (const auto& r : result.interrupted) runs.push_back(fmt::format("run {} checkpointed at step {}", r.run, r.step));
+    if (!runs.empty())
+      std::cerr << fmt::format("stopped by {}: {}; run the same command again to resume", name, fmt::join(runs, ", "))
                 << std::endl;
     else
       std::cerr << fmt::format("stopped by {} between runs; run the same command again to continue", name) << std::endl;
@@ -97,12 +102,21 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("sweep", options->sweep_file, "sweep file (YAML)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", options->runner.out_dir, "output directory; the sweep writes to OUT/<name>/")
       ->capture_default_str();
-  cmd->add_option("--device", options->runner.device, "cpu, cuda or cuda:N")->capture_default_str();
+  auto* device = cmd->add_option("--device", options->runner.device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--devices", options->runner.devices,
+                  "several devices, one worker each taking the next run: GPU indices (0,1,3 = cuda:0,cuda:1,cuda:3) "
+                  "or device strings (cuda:0,cpu; cpu,cpu = two CPU workers sharing --threads)")
+      ->excludes(device);
+  cmd->add_option("--runs-per-device", options->runner.runs_per_device,
+                  "workers per device: runs trained at the same time on each device")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--precision", options->runner.precision,
                   "auto (bf16 on CUDA, fp32 on the CPU), bf16 (autocast, fp32 master weights) or fp32")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "bf16", "fp32"}));
-  cmd->add_option("--threads", options->runner.threads, "CPU threads for LibTorch (0: its default)")
+  cmd->add_option("--threads", options->runner.threads,
+                  "CPU threads for LibTorch (0: its default), divided among the CPU workers")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--cache", options->runner.cache_dir, "cache of tokenizers and tokenized data");
   cmd->add_option("--checkpoint-every", options->runner.checkpoint_every,

@@ -11,22 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "run_ablate.h"
+#include "cli_helpers.h"
 
-namespace {
-
-using ablate_test::Output;
-using ablate_test::run_ablate;
-
-std::filesystem::path write_temp(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "ablate_test_cli";
-  std::filesystem::create_directories(dir);
-  const auto path = dir / name;
-  std::ofstream(path) << text;
-  return path;
-}
-
-}  // namespace
+using ablate::test::Output;
+using ablate::test::run_ablate;
+using ablate::test::write_temp;
 
 TEST_CASE("expand --json gives the parameter checksums of components.md", "[cli]") {
   // Baseline model: mha + topk MoE of silu experts + rmsnorm, V = 49152, tied embedding.

@@ -10,10 +10,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "run_ablate.h"
+#include "cli_helpers.h"
 
-using ablate_test::Output;
-using ablate_test::run_ablate;
+using ablate::test::Output;
+using ablate::test::run_ablate;
 
 namespace {
 

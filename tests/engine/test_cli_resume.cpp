@@ -1,6 +1,7 @@
 // `ablate run` under real signals and with --shard, as a child process: SIGINT after the first
 // checkpoint leaves the run "interrupted" with a checkpoint and exits 130; running again resumes
-// from that step and finishes. --shard takes its share of the runs and rejects bad values.
+// from that step and finishes; with two workers (--devices cpu,cpu) both runs are checkpointed.
+// --shard takes its share of the runs and rejects bad values.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -66,20 +68,26 @@ seeds: )" << seeds << "\n";
   return file;
 }
 
-std::vector<std::string> run_args(const std::filesystem::path& sweep) {
-  return {"run", sweep.string(), "--out", (kDir / "out").string(), "--threads", "1", "--cache",
+std::vector<std::string> run_args(const std::filesystem::path& sweep, const std::string& threads = "1") {
+  return {"run", sweep.string(), "--out", (kDir / "out").string(), "--threads", threads, "--cache",
           (kDir / "cache").string()};
 }
 
-// The newest checkpoint JSON under `sweep_dir`, once one exists (waits up to `limit`).
-bool wait_for_checkpoint(const std::filesystem::path& sweep_dir, pid_t child, std::chrono::seconds limit) {
+// True once `runs` run directories under `sweep_dir` hold a checkpoint JSON (waits up to `limit`).
+bool wait_for_checkpoint(const std::filesystem::path& sweep_dir, pid_t child, std::chrono::seconds limit,
+                         int runs = 1) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     std::error_code ec;
+    int checkpointed = 0;
     if (std::filesystem::exists(sweep_dir / "runs", ec))
       for (const auto& run : std::filesystem::directory_iterator(sweep_dir / "runs", ec))
         for (const auto& f : std::filesystem::directory_iterator(run.path() / "checkpoints", ec))
-          if (f.path().extension() == ".json") return true;
+          if (f.path().extension() == ".json") {
+            ++checkpointed;
+            break;
+          }
+    if (checkpointed >= runs) return true;
     if (::waitpid(child, nullptr, WNOHANG) == child) return false;  // ended before any checkpoint
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -125,6 +133,49 @@ TEST_CASE("SIGINT checkpoints the run and exits 130, and running again resumes a
   CHECK(final_summary.at("status") == "done");
   CHECK(final_summary.at("steps") == 3000);
   CHECK(final_summary.at("resumed_from_step") == stopped_at);
+}
+
+TEST_CASE("SIGINT stops every worker: each checkpoints its run, and running again resumes them all", "[cli][signal]") {
+  std::filesystem::remove_all(kDir / "out" / "sigint2");
+  const auto sweep = write_sweep("sigint2", "3000", "[0, 1]");
+  auto args = run_args(sweep, "2");  // one thread for each worker
+  args.insert(args.end(), {"--checkpoint-every", "20", "--devices", "cpu,cpu"});
+  const auto sweep_dir = kDir / "out" / "sigint2";
+
+  const pid_t child = spawn_ablate(args, kDir / "sigint2-1.log");
+  const bool checkpointed = wait_for_checkpoint(sweep_dir, child, std::chrono::seconds(300), 2);
+  INFO(read_text(kDir / "sigint2-1.log"));
+  REQUIRE(checkpointed);
+  ::kill(child, SIGINT);
+  CHECK(exit_status(child) == 130);
+  const std::string first = read_text(kDir / "sigint2-1.log");
+  INFO(first);
+  const auto sweep_json = nlohmann::json::parse(std::ifstream(sweep_dir / "sweep.json"));
+  std::map<std::string, std::int64_t> stopped_at;
+  for (const auto& run : sweep_json.at("runs")) {
+    const std::string id = run.at("id");
+    const auto run_dir = sweep_dir / "runs" / id;
+    const auto summary = nlohmann::json::parse(std::ifstream(run_dir / "summary.json"));
+    CHECK(summary.at("status") == "interrupted");
+    stopped_at[id] = summary.at("steps");
+    CHECK(std::filesystem::exists(run_dir / "checkpoints" / fmt_step(stopped_at[id])));
+    CHECK_FALSE(std::filesystem::exists(run_dir / "lock"));
+    CHECK_THAT(first, Catch::Contains("run " + id + " checkpointed at step " + std::to_string(stopped_at[id])));
+  }
+  CHECK_THAT(first, Catch::Contains("stopped by SIGINT"));
+
+  auto again_args = run_args(sweep, "2");
+  again_args.insert(again_args.end(), {"--devices", "cpu,cpu"});
+  const pid_t again = spawn_ablate(again_args, kDir / "sigint2-2.log");
+  CHECK(exit_status(again) == 0);
+  const std::string second = read_text(kDir / "sigint2-2.log");
+  INFO(second);
+  for (const auto& [id, step] : stopped_at) {
+    CHECK_THAT(second, Catch::Contains("resuming from step " + std::to_string(step)));
+    const auto summary = nlohmann::json::parse(std::ifstream(sweep_dir / "runs" / id / "summary.json"));
+    CHECK(summary.at("status") == "done");
+    CHECK(summary.at("resumed_from_step") == step);
+  }
 }
 
 TEST_CASE("run with a shard i/n trains its share of the runs, and a bad value is an error naming the flag", "[cli][shard]") {

@@ -361,6 +361,54 @@ TEST_CASE("MoE arms get a per-expert load plot and a final max/min load ratio", 
   if (!std::getenv("ABLATE_KEEP_REPORT")) fs::remove_all(dir);
 }
 
+TEST_CASE("MFU is a column of the arm table and a metric of results.json once a run has one", "[report][mfu]") {
+  const fs::path dir = fresh_dir("mfu");
+  auto runs = two_arms_three_seeds();
+  for (auto& r : runs)
+    r.extra_summary = r.arm == "mha"
+                          ? json{{"precision", "bf16"}, {"peak_flops_per_second", 989.4e12}, {"mfu", 0.40 + 0.01 * r.seed}}
+                          : json{{"precision", "fp32"}, {"peak_flops_per_second", nullptr}, {"mfu", nullptr},
+                                 {"mfu_reason", "no peak known for cpu"}};
+  write_sweep(dir, runs);
+  const std::string md = read(ablate::write_report(dir));
+  CAPTURE(md);
+  CHECK(contains(md, "| Throughput (tokens/s) | Peak memory (MiB) | MFU (%) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"));
+  CHECK(contains(md, "| mha | 1.50 | 1.50 | 3.00 | 8.4 | n/a | 4,000 | 477 | n/a | 41.0 |"));  // mean of 40, 41, 42 %
+  CHECK(contains(md, "| n/a | n/a |\n"));  // gqa: no peak known
+  CHECK(contains(md, "MFU (model FLOPs utilisation)"));
+
+  const json results = json::parse(read(dir / "results.json"));
+  const auto& mha = results["groups"][0];
+  REQUIRE(mha["arm"] == "mha");
+  CHECK(mha["metrics"]["mfu"]["n"] == 3);
+  CHECK(mha["metrics"]["mfu"]["mean"].get<double>() == Approx(0.41));
+  CHECK(results["groups"][1]["metrics"]["mfu"]["n"] == 0);
+  for (const auto& run : results["runs"]) {
+    CAPTURE(run.dump());
+    if (run["arm"] == "mha") {
+      CHECK(run["peak_flops_per_second"] == 989.4e12);
+      CHECK(run["precision"] == "bf16");
+      CHECK(run["mfu"].get<double>() == Approx(0.40 + 0.01 * run["seed"].get<double>()));
+    } else {
+      CHECK(run["mfu"].is_null());
+      CHECK(run["mfu_reason"] == "no peak known for cpu");
+    }
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("without a run that has an MFU the arm table has no MFU column", "[report][mfu]") {
+  const fs::path dir = fresh_dir("no_mfu");
+  auto runs = two_arms_three_seeds();
+  for (auto& r : runs) r.extra_summary = {{"mfu", nullptr}, {"mfu_reason", "no peak known for cpu"}};
+  write_sweep(dir, runs);
+  const std::string md = read(ablate::write_report(dir));
+  CAPTURE(md);
+  CHECK(contains(md, "| Throughput (tokens/s) | Peak memory (MiB) |\n"));
+  CHECK_FALSE(contains(md, "MFU"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("the report says how many seeds each comparison needs", "[report][power]") {
   // Expected numbers: scipy 1.17.1, the exact power of the two-sided two-sample t-test (noncentral t,
   // α = 0.05, power 0.8) solved with brentq; the script is in the comment of test_stats.cpp's

@@ -13,6 +13,12 @@ namespace ablate {
 c10::Device parse_device(const std::string& text);
 /// e.g. "cpu (2 threads)" or "NVIDIA H100 80GB HBM3 (cuda:0)".
 std::string device_description(const c10::Device& device);
+/// The device's own name, the key of peak_flops.h's table: cudaDeviceProp::name on a GPU
+/// ("NVIDIA H100 80GB HBM3"), "cpu" on the CPU.
+std::string device_name(const c10::Device& device);
+/// Makes `device` the calling thread's current CUDA device (a sweep worker's, for the streams,
+/// cuBLAS handles and synchronisations LibTorch ties to the current device); no-op on the CPU.
+void use_device_in_this_thread(const c10::Device& device);
 /// Starts a fresh peak-memory count (no-op on the CPU).
 void reset_peak_memory(const c10::Device& device);
 /// Peak bytes allocated since the last reset; on the CPU the process's peak resident set.

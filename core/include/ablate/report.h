@@ -17,6 +17,8 @@
 //                               "train_loss", "params_total", "params_active", "flops_per_token",
 //                               "train_seconds", "eval_seconds", "tokens", "tokens_per_second",
 //                               "peak_memory_bytes", "steps", "device", "ablate_version",
+//                               "precision", "peak_flops_per_second", "mfu" (peak_flops.h; null
+//                               with "mfu_reason" where no peak is known),
 //                               "ablate_git_commit", "torch_version" (the last three optional),
 //                               "model_tree" (the built module, printed),
 //                               "components": [{"part", "plugin", "options", "params_total",
@@ -29,7 +31,8 @@
 // summaries record them) and red flags; then one row per arm (mean ± standard deviation over seeds),
 // Welch comparisons with the baseline on validation loss and on validation accuracy, fair
 // comparisons (time and tokens to a target loss, loss at equal tokens and equal wall time), MoE
-// expert load, one row per run, the data and the audit. Plots are drawn by gnuplot, each as
+// expert load, one row per run, the data and the audit. The per-arm cost table has an MFU column
+// when at least one finished run has an MFU. Plots are drawn by gnuplot, each as
 // report_<name>.png (embedded) and report_<name>.svg beside it: loss against time and tokens,
 // final loss, throughput, memory, and per-expert load of each MoE arm.
 //

@@ -3,6 +3,8 @@
 // trained twice; an interrupted one continues from its checkpoint), skips runs another process
 // holds the lock of (run_lock.h), isolates a failing run so the sweep goes on, stops starting
 // runs once a stop is requested (SIGINT/SIGTERM), and writes the report of what is done.
+// With several devices (or several runs per device) one worker thread per slot takes the next run
+// of the queue; docs/running.md says what they share (threads, generators, memory counts).
 #pragma once
 
 #include <atomic>
@@ -10,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "ablate/plugin_registry.h"
 #include "ablate/shard.h"
@@ -21,7 +24,10 @@ struct SweepRunOptions {
   std::filesystem::path out_dir = "runs";
   std::string device = "cpu";
   std::string precision = "auto";        // auto | bf16 | fp32 (precision.h)
-  int threads = 0;                       // 0: LibTorch's default
+  /// Several devices (device_list.h: "0,1" or "cuda:0,cpu"), one worker each; empty: `device`.
+  std::string devices;
+  int runs_per_device = 1;               // workers per device
+  int threads = 0;                       // 0: LibTorch's default; shared by the CPU workers
   std::filesystem::path cache_dir;       // empty: default_cache_dir()
   std::int64_t checkpoint_every = 200;   // steps between checkpoints (0: not by steps)
   double checkpoint_minutes = 10.0;      // minutes between checkpoints (0: not by time)
@@ -38,8 +44,11 @@ struct SweepRunResult {
   int locked = 0;         // skipped: another process holds their lock
   int not_in_shard = 0;   // left to the other shards
   int stopped_by = 0;     // the signal that stopped the sweep, 0 when it was not stopped
-  std::string interrupted_run;  // the run that was checkpointed and left "interrupted", if any
-  std::int64_t interrupted_at_step = 0;
+  struct Interrupted {
+    std::string run;  // checkpointed and left "interrupted"
+    std::int64_t step = 0;
+  };
+  std::vector<Interrupted> interrupted;  // one per worker that was training when the stop came
 };
 
 SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, const SweepRunOptions& options);

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,17 @@ std::filesystem::path tune_run_dir(const std::filesystem::path& sweep_dir, const
 /// stops, or "" to go on (and always "" without halving or away from a rung).
 std::string halving_verdict(const Sweep& sweep, const RunSpec& run, std::int64_t step, double val_loss,
                             double val_accuracy, const std::filesystem::path& sweep_dir);
+
+/// A run an evaluation of `run` is ranked against, and the evaluation step of that run that is read.
+struct HalvingPeer {
+  const RunSpec* run = nullptr;
+  std::int64_t step = 0;
+};
+
+/// What halving_verdict compares `run` with at `step`: the tuning runs of the same arm, grid point
+/// and seed at earlier tune points, each at its own evaluation of the same rung. Empty without
+/// halving or away from a rung. (The sweep runner waits for those its other workers are training.)
+std::vector<HalvingPeer> halving_peers(const Sweep& sweep, const RunSpec& run, std::int64_t step);
 
 struct TuneOutcome {
   TuneChoices choices;   // arms (and grid points) with a chosen point

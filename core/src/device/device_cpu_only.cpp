@@ -13,6 +13,8 @@ c10::Device parse_device(const std::string& text) {
 }
 
 std::string device_description(const c10::Device&) { return detail::cpu_description(); }
+std::string device_name(const c10::Device&) { return "cpu"; }
+void use_device_in_this_thread(const c10::Device&) {}
 void reset_peak_memory(const c10::Device&) {}
 std::int64_t peak_memory_bytes(const c10::Device&) { return detail::process_peak_rss_bytes(); }
 void release_cached_memory(const c10::Device&) {}

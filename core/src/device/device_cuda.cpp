@@ -29,9 +29,18 @@ c10::Device parse_device(const std::string& text) {
 
 std::string device_description(const c10::Device& device) {
   if (!device.is_cuda()) return detail::cpu_description();
+  return device_name(device) + " (" + device.str() + ")";
+}
+
+std::string device_name(const c10::Device& device) {
+  if (!device.is_cuda()) return "cpu";
   cudaDeviceProp prop{};
   if (cudaGetDeviceProperties(&prop, device.index()) != cudaSuccess) return device.str();
-  return std::string(prop.name) + " (" + device.str() + ")";
+  return prop.name;
+}
+
+void use_device_in_this_thread(const c10::Device& device) {
+  if (device.is_cuda()) c10::cuda::set_device(device.index());
 }
 
 void reset_peak_memory(const c10::Device& device) {

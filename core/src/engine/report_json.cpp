@@ -83,7 +83,7 @@ json results_json(const SweepRecord& sweep) {
   // Per group: the summary.json numbers the report tabulates, each summarised over finished seeds.
   static const char* const kMetrics[] = {"val_loss",      "val_accuracy", "val_perplexity",    "train_loss",
                                          "train_seconds", "eval_seconds", "tokens_per_second", "tokens",
-                                         "peak_memory_bytes"};
+                                         "peak_memory_bytes", "mfu"};
   static const char* const kModel[] = {"params_total", "params_active", "flops_per_token"};
   json groups = json::array();
   for (const auto& g : sweep.groups) {
@@ -115,14 +115,14 @@ json results_json(const SweepRecord& sweep) {
   static const char* const kRunNumbers[] = {"val_loss",       "val_accuracy",    "val_perplexity", "train_loss",
                                             "params_total",   "params_active",   "flops_per_token", "train_seconds",
                                             "eval_seconds",   "tokens",          "tokens_per_second", "train_flops",
-                                            "peak_memory_bytes", "steps"};
+                                            "peak_memory_bytes", "steps",        "peak_flops_per_second", "mfu"};
   json runs = json::array();
   for (const auto& r : sweep.runs) {
     json run = {{"id", r.id},         {"arm", r.arm},       {"seed", r.seed},
                 {"grid_point", r.grid_point}, {"status", r.status}};
     if (!r.error.empty()) run["error"] = r.error;
     for (const char* key : kRunNumbers) run[key] = number_or_null(r.number(key));
-    for (const char* key : {"device", "ablate_version", "ablate_git_commit", "torch_version"})
+    for (const char* key : {"device", "ablate_version", "ablate_git_commit", "torch_version", "precision", "mfu_reason"})
       if (r.summary.is_object() && r.summary.contains(key)) run[key] = r.summary[key];
     runs.push_back(std::move(run));
   }

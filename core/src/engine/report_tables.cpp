@@ -159,24 +159,39 @@ std::string arm_tables(const SweepRecord& sweep) {
                       mean_sd(g.summary("train_loss"), 4));
   }
   md << "\n";
+  // MFU only when some run trained on a device whose peak is known (a GPU of peak_flops.h's table).
+  const bool with_mfu = std::any_of(sweep.runs.begin(), sweep.runs.end(), [](const RunRecord& r) {
+    return r.finished() && r.number("mfu").has_value();
+  });
   md << "Cost, mean over finished runs. Parameters: every trainable parameter (total) and those one token uses "
         "(active; they differ for mixture-of-experts). FLOPs: forward pass per token. Train time excludes "
-        "evaluation, which is timed apart (eval time).\n\n";
+        "evaluation, which is timed apart (eval time).";
+  if (with_mfu)
+    md << " MFU (model FLOPs utilisation): training FLOPs (3 × forward FLOPs/token × tokens) per second of train "
+          "time over the device's dense peak at the precision the run's matrix multiplications used (summary.json's "
+          "`peak_flops_per_second`); n/a where no peak is known (the CPU, GPUs missing from ablate's table).";
+  md << "\n\n";
   md << "| Arm | Params total (M) | Params active (M) | Forward FLOPs/token (M) | Train time (s) | Eval time (s) | "
-        "Tokens trained | Throughput (tokens/s) | Peak memory (MiB) |\n";
-  md << "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+        "Tokens trained | Throughput (tokens/s) | Peak memory (MiB) |"
+     << (with_mfu ? " MFU (%) |" : "") << "\n";
+  md << "|---|---:|---:|---:|---:|---:|---:|---:|---:|" << (with_mfu ? "---:|" : "") << "\n";
   for (const auto& g : sweep.groups) {
     // Parameters and FLOPs are known before training ends: take them from any run with a summary.
     const RunRecord* any = first_with(g, "params_total");
     const auto model_number = [&](const std::string& key) { return any ? any->number(key) : std::nullopt; };
     const auto train_s = mean_of(g, "train_seconds");
     const auto eval_s = mean_of(g, "eval_seconds");
-    md << fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", md_escape(g.label),
+    md << fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |", md_escape(g.label),
                       fmt_millions(model_number("params_total")), fmt_millions(model_number("params_active")),
                       fmt_millions(model_number("flops_per_token")), train_s ? fmt_num(*train_s, 1) : "n/a",
                       eval_s ? fmt_num(*eval_s, 1) : "n/a",
                       fmt_grouped(mean_of(g, "tokens")), fmt_grouped(mean_of(g, "tokens_per_second")),
                       fmt_mib(mean_of(g, "peak_memory_bytes")));
+    if (with_mfu) {
+      const auto mfu = mean_of(g, "mfu");
+      md << " " << (mfu ? fmt_num(100.0 * *mfu, 1) : "n/a") << " |";
+    }
+    md << "\n";
   }
   md << "\n";
   return md.str();

@@ -38,6 +38,14 @@ std::vector<std::int64_t> rung_steps(const TuneSpec& tune, const RunSpec& run) {
   return out;
 }
 
+/// Which rung `step` is for `run` (index into tune.rungs), if any.
+std::optional<std::size_t> rung_at(const TuneSpec& tune, const RunSpec& run, std::int64_t step) {
+  const auto mine = rung_steps(tune, run);
+  const auto rung = std::find(mine.begin(), mine.end(), step);
+  if (rung == mine.end()) return std::nullopt;
+  return static_cast<std::size_t>(rung - mine.begin());
+}
+
 /// The metric of a finished or stopped tuning run at evaluation `step`, from its metrics.jsonl.
 std::optional<double> metric_at(const std::filesystem::path& run_dir, const std::string& metric, std::int64_t step) {
   std::ifstream in(run_dir / "metrics.jsonl");
@@ -61,25 +69,33 @@ std::filesystem::path tune_run_dir(const std::filesystem::path& sweep_dir, const
   return sweep_dir / "tune" / run.id;
 }
 
-std::string halving_verdict(const Sweep& sweep, const RunSpec& run, std::int64_t step, double val_loss,
-                            double val_accuracy, const std::filesystem::path& sweep_dir) {
+std::vector<HalvingPeer> halving_peers(const Sweep& sweep, const RunSpec& run, std::int64_t step) {
   if (!sweep.tune || sweep.tune->rungs.empty()) return {};
-  const TuneSpec& tune = *sweep.tune;
-  const auto mine = rung_steps(tune, run);
-  const auto rung = std::find(mine.begin(), mine.end(), step);
-  if (rung == mine.end()) return {};
-  const auto r = static_cast<std::size_t>(rung - mine.begin());
-  const double value = badness(tune.metric, val_loss, val_accuracy);
-
-  std::vector<double> earlier;  // the same arm, grid point and seed, earlier tune points, at this rung
+  const auto r = rung_at(*sweep.tune, run, step);
+  if (!r) return {};
+  std::vector<HalvingPeer> peers;
   for (const auto& other : sweep.tune_runs) {
     if (other.arm != run.arm || other.grid_point != run.grid_point || other.seed != run.seed ||
         other.tune_index >= run.tune_index)
       continue;
-    const auto at = rung_steps(tune, other)[r];
-    if (at < 0) continue;
-    if (auto v = metric_at(tune_run_dir(sweep_dir, other), tune.metric, at)) earlier.push_back(*v);
+    const auto at = rung_steps(*sweep.tune, other)[*r];
+    if (at >= 0) peers.push_back({&other, at});
   }
+  return peers;
+}
+
+std::string halving_verdict(const Sweep& sweep, const RunSpec& run, std::int64_t step, double val_loss,
+                            double val_accuracy, const std::filesystem::path& sweep_dir) {
+  if (!sweep.tune || sweep.tune->rungs.empty()) return {};
+  const TuneSpec& tune = *sweep.tune;
+  const auto rung = rung_at(tune, run, step);
+  if (!rung) return {};
+  const std::size_t r = *rung;
+  const double value = badness(tune.metric, val_loss, val_accuracy);
+
+  std::vector<double> earlier;  // the same arm, grid point and seed, earlier tune points, at this rung
+  for (const HalvingPeer& peer : halving_peers(sweep, run, step))
+    if (auto v = metric_at(tune_run_dir(sweep_dir, *peer.run), tune.metric, peer.step)) earlier.push_back(*v);
   const std::size_t count = earlier.size() + 1;
   const auto keep_n = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(tune.keep * static_cast<double>(count))));
   const auto rank = static_cast<std::size_t>(std::count_if(earlier.begin(), earlier.end(), [&](double v) { return v < value; }));

@@ -2,17 +2,22 @@
 #include "ablate/sweep_runner.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <ctime>
+#include <exception>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "ablate/atomic_file.h"
@@ -20,7 +25,9 @@
 #include "ablate/causality.h"
 #include "ablate/data.h"
 #include "ablate/device.h"
+#include "ablate/device_list.h"
 #include "ablate/error.h"
+#include "ablate/halving_board.h"
 #include "ablate/json_file.h"
 #include "ablate/model_plan.h"
 #include "ablate/precision.h"
@@ -34,9 +41,17 @@
 namespace ablate {
 namespace {
 
-void print(const std::string& line) { std::cout << line << std::endl; }
-
-
+// Every line ablate run prints, from any worker, goes through one lock: concurrent runs interleave
+// whole lines, never parts of them, and stdout and stderr lines do not cut into each other.
+std::mutex console_mutex;
+void print(const std::string& line) {
+  std::lock_guard lock(console_mutex);
+  std::cout << line << std::endl;
+}
+void print_error(const std::string& line) {
+  std::lock_guard lock(console_mutex);
+  std::cerr << line << std::endl;
+}
 
 // sweep.json lists the runs; sweep.yaml is the sweep file as given (provenance for the report).
 void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
@@ -69,8 +84,8 @@ void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
 }
 
 // Every distinct attention configuration of the sweep must pass the causality check in training
-// and evaluation mode before any run trains.
-void prove_attention_causal(const Sweep& sweep, const PluginRegistry& registry, const c10::Device& device) {
+// and evaluation mode, on every device the sweep trains on, before any run trains.
+void prove_attention_causal(const Sweep& sweep, const PluginRegistry& registry, const std::vector<c10::Device>& devices) {
   std::set<std::string> checked;
   std::vector<const RunSpec*> all;
   for (const auto& run : sweep.runs) all.push_back(&run);
@@ -84,17 +99,23 @@ void prove_attention_causal(const Sweep& sweep, const PluginRegistry& registry, 
     const std::int64_t vocab = tokenizer_vocab_size(run.config.at("data"));
     const ModelPlan plan = plan_model(run.config, vocab, registry);
     auto attention = registry.create(plan.attention, plan.context(0));
-    attention->to(device);
-    for (const bool training : {true, false}) {
-      attention->train(training);
-      const CausalityResult result = check_causality(*attention, plan.d_model, plan.seq_len);
-      if (!result.causal)
-        throw Error(fmt::format("attention plugin '{}' fails the causality check in {} mode: {}", plan.attention.plugin,
-                                training ? "training" : "evaluation", result.describe()),
-                    "ablate refuses to train a model that can see the tokens it predicts", run.location_of("model.attention"));
+    std::vector<std::string> names;
+    for (const c10::Device& device : devices) {
+      attention->to(device);
+      for (const bool training : {true, false}) {
+        attention->train(training);
+        const CausalityResult result = check_causality(*attention, plan.d_model, plan.seq_len);
+        if (!result.causal)
+          throw Error(fmt::format("attention plugin '{}' fails the causality check in {} mode on {}: {}",
+                                  plan.attention.plugin, training ? "training" : "evaluation", device.str(),
+                                  result.describe()),
+                      "ablate refuses to train a model that can see the tokens it predicts",
+                      run.location_of("model.attention"));
+      }
+      names.push_back(device.str());
     }
-    print(fmt::format("attention '{}' ({}): proven causal in training and evaluation mode", plan.attention.plugin,
-                      model.at("attention").dump()));
+    print(fmt::format("attention '{}' ({}): proven causal in training and evaluation mode{}", plan.attention.plugin,
+                      model.at("attention").dump(), names.size() > 1 ? fmt::format(" on {}", fmt::join(names, ", ")) : ""));
   }
 }
 
@@ -128,96 +149,198 @@ nlohmann::json train_with_oom_retry(const RunSpec& run, const PreparedData& data
   }
 }
 
-/// Trains runs one after another into `runs_dir`/<id>: this shard's runs that are not finished and
-/// not locked by another process; prepared data is shared between runs with the same data section;
-/// a failing run is recorded and the queue goes on; a stop signal ends the queue after a checkpoint.
+/// Trains runs into `runs_dir`/<id> with one worker per entry of `workers` (a device; the same
+/// device may appear several times), each taking the next run of the queue: this shard's runs that
+/// are not finished and not locked by another process. Prepared data is shared between runs with
+/// the same data section; a failing run is recorded and its worker goes on; a stop signal ends the
+/// queue after every worker has checkpointed its run. With one worker it runs in the calling thread.
 struct RunQueue {
   const PluginRegistry& registry;
   const SweepRunOptions& options;
-  c10::Device device;
-  Precision precision;
+  std::vector<c10::Device> workers;
   std::filesystem::path cache_dir;
   SweepRunResult& result;
+  HalvingBoard board{};  // the tune stage's evaluations of runs in flight
+  std::mutex mutex{};    // the queue's next run and `result`'s counts
+  std::mutex data_mutex{};
   std::map<std::string, PreparedData> data_by_config{};  // runs with the same data share it
+  std::atomic<bool> aborting{false};  // an error outside any one run: every worker stops
 
   using AfterEval = std::function<std::string(std::int64_t, double, double)>;
+  using AfterEvalFor = std::function<AfterEval(const RunSpec&)>;
 
   int stop_signal() const { return options.stop_signal ? options.stop_signal->load() : 0; }
+  bool stopping() const { return stop_signal() != 0 || aborting.load(); }
+
+  void count(int SweepRunResult::*field) {
+    std::lock_guard lock(mutex);
+    ++(result.*field);
+  }
+
+  /// The prepared data of a data section, prepared once (one preparation at a time).
+  const PreparedData& prepared(const nlohmann::json& data_config) {
+    std::lock_guard lock(data_mutex);
+    auto it = data_by_config.find(data_config.dump());
+    if (it == data_by_config.end())
+      it = data_by_config
+               .emplace(data_config.dump(),
+                        prepare_data(data_config, cache_dir, [](const std::string& s) { print("data: " + s); }))
+               .first;
+    return it->second;
+  }
 
   /// False when the queue was stopped by a signal or a run was interrupted.
   bool train(const std::vector<RunSpec>& runs, const std::filesystem::path& runs_dir, const std::string& what,
-             const std::function<AfterEval(const RunSpec&)>& after_eval_for) {
-    const std::size_t n = runs.size();
+             const AfterEvalFor& after_eval_for) {
     // A run directory written by a newer ablate is refused before anything is trained.
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < runs.size(); ++i)
       if (in_shard(i, options.shard)) refuse_newer_run_dir(runs_dir / runs[i].id);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (stop_signal() != 0) return false;
-      const RunSpec& run = runs[i];
-      if (!in_shard(i, options.shard)) {
-        ++result.not_in_shard;
-        continue;
-      }
-      const auto run_dir = runs_dir / run.id;
-      std::string label = fmt::format("{}run {}/{} {} seed {}", what, i + 1, n, run.arm, run.seed);
-      if (!run.tune_point.empty()) label += " " + run.tune_point.dump();
-      if (const std::string status = run_status(run_dir); status == "done" || status == "stopped") {
-        print(fmt::format("[{}] {} already {}, skipped", label, run.id, status));
-        ++result.skipped;
-        continue;
-      }
-      const LockAttempt attempt = try_lock_run(run_dir, options.lock_stale_after);
-      if (!attempt.warning.empty()) std::cerr << fmt::format("[{}] warning: {}", label, attempt.warning) << std::endl;
-      if (!attempt.lock) {
-        print(fmt::format("[{}] {} skipped: {}", label, run.id, attempt.held_by));
-        ++result.locked;
-        continue;
-      }
-      if (const std::string status = run_status(run_dir); status == "done" || status == "stopped") {
-        ++result.skipped;  // finished by another process between the check and the lock
-        continue;
-      }
-      write_file_atomic(run_dir / "config.yaml", config_to_yaml(run.config));
-      write_file_atomic(run_dir / "config.json", run.config.dump(2));
+    std::size_t next = 0;
+    std::exception_ptr error;
+    const auto work = [&](std::size_t worker) {
       try {
-        const nlohmann::json& data_config = run.config.at("data");
-        auto it = data_by_config.find(data_config.dump());
-        if (it == data_by_config.end())
-          it = data_by_config
-                   .emplace(data_config.dump(),
-                            prepare_data(data_config, cache_dir, [](const std::string& s) { print("data: " + s); }))
-                   .first;
-        print(fmt::format("[{}] {} training on {}", label, run.id, device_description(device)));
-        TrainSettings settings{.device = device,
-                               .precision = precision,
-                               .run_dir = run_dir,
-                               .label = label,
-                               .checkpoint_every = options.checkpoint_every,
-                               .checkpoint_minutes = options.checkpoint_minutes,
-                               .stop_requested = [this](std::int64_t) { return stop_signal() != 0; },
-                               .heartbeat = [&] { attempt.lock->heartbeat(); }};
-        if (after_eval_for) settings.after_eval = after_eval_for(run);
-        const auto summary = train_with_oom_retry(run, it->second, registry, settings);
-        if (summary.at("status") == "diverged") ++result.diverged;
-        if (summary.at("status") == "interrupted") {
-          result.interrupted_run = run.id;
-          result.interrupted_at_step = summary.at("steps").get<std::int64_t>();
-          return false;
+        use_device_in_this_thread(workers[worker]);
+        for (;;) {
+          std::size_t i = 0;
+          {
+            std::lock_guard lock(mutex);
+            if (stopping() || next >= runs.size()) return;
+            i = next++;
+            board.started(runs[i].id);  // under the queue's lock: earlier runs are on the board first
+          }
+          struct Ended {
+            HalvingBoard& board;
+            const std::string& id;
+            ~Ended() { board.ended(id); }
+          } ended{board, runs[i].id};
+          train_one(runs, i, runs_dir, what, after_eval_for, worker);
         }
-        ++result.trained;
-      } catch (const std::exception& e) {
-        // One failing run must not end the sweep: record why and go on.
-        ++result.failed;
-        nlohmann::json summary = {{"id", run.id}, {"arm", run.arm}, {"seed", run.seed}, {"status", "failed"},
-                                  {"grid_point", run.grid_point}, {"error", e.what()}};
-        write_file_atomic(run_dir / "summary.json", summary.dump(2));
-        std::cerr << fmt::format("[{}] failed: {}", label, e.what()) << std::endl;
+      } catch (...) {
+        std::lock_guard lock(mutex);
+        if (!error) error = std::current_exception();
+        aborting = true;  // the other workers checkpoint their runs and stop
       }
-      release_cached_memory(device);  // the next run starts with the GPU's memory free
+    };
+    if (workers.size() == 1) {
+      work(0);
+    } else {
+      std::vector<std::thread> threads;
+      for (std::size_t w = 0; w < workers.size(); ++w) threads.emplace_back(work, w);
+      for (auto& t : threads) t.join();
     }
-    return stop_signal() == 0;
+    if (error) std::rethrow_exception(error);
+    return !stopping();
+  }
+
+  void train_one(const std::vector<RunSpec>& runs, std::size_t i, const std::filesystem::path& runs_dir,
+                 const std::string& what, const AfterEvalFor& after_eval_for, std::size_t worker) {
+    const RunSpec& run = runs[i];
+    if (!in_shard(i, options.shard)) {
+      count(&SweepRunResult::not_in_shard);
+      return;
+    }
+    const c10::Device& device = workers[worker];
+    const auto run_dir = runs_dir / run.id;
+    std::string label = fmt::format("{}run {}/{} {} seed {}", what, i + 1, runs.size(), run.arm, run.seed);
+    if (!run.tune_point.empty()) label += " " + run.tune_point.dump();
+    if (const std::string status = run_status(run_dir); status == "done" || status == "stopped") {
+      print(fmt::format("[{}] {} already {}, skipped", label, run.id, status));
+      count(&SweepRunResult::skipped);
+      return;
+    }
+    const LockAttempt attempt = try_lock_run(run_dir, options.lock_stale_after);
+    if (!attempt.warning.empty()) print_error(fmt::format("[{}] warning: {}", label, attempt.warning));
+    if (!attempt.lock) {
+      print(fmt::format("[{}] {} skipped: {}", label, run.id, attempt.held_by));
+      count(&SweepRunResult::locked);
+      return;
+    }
+    if (const std::string status = run_status(run_dir); status == "done" || status == "stopped") {
+      count(&SweepRunResult::skipped);  // finished by another process between the check and the lock
+      return;
+    }
+    write_file_atomic(run_dir / "config.yaml", config_to_yaml(run.config));
+    write_file_atomic(run_dir / "config.json", run.config.dump(2));
+    try {
+      const PreparedData& data = prepared(run.config.at("data"));
+      print(fmt::format("[{}] {} training on {}{}", label, run.id, device_description(device),
+                        workers.size() > 1 ? fmt::format(" (worker {}/{})", worker + 1, workers.size()) : ""));
+      TrainSettings settings{.device = device,
+                             .precision = parse_precision(options.precision, device),
+                             .run_dir = run_dir,
+                             .label = label,
+                             .print = print,
+                             .checkpoint_every = options.checkpoint_every,
+                             .checkpoint_minutes = options.checkpoint_minutes,
+                             .stop_requested = [this](std::int64_t) { return stopping(); },
+                             .heartbeat = [&] { attempt.lock->heartbeat(); }};
+      if (after_eval_for) settings.after_eval = after_eval_for(run);
+      const auto summary = train_with_oom_retry(run, data, registry, settings);
+      std::lock_guard lock(mutex);
+      if (summary.at("status") == "diverged") ++result.diverged;
+      if (summary.at("status") == "interrupted") {
+        result.interrupted.push_back({run.id, summary.at("steps").get<std::int64_t>()});
+        return;
+      }
+      ++result.trained;
+    } catch (const std::exception& e) {
+      // One failing run must not end the sweep: record why and go on.
+      count(&SweepRunResult::failed);
+      nlohmann::json summary = {{"id", run.id}, {"arm", run.arm}, {"seed", run.seed}, {"status", "failed"},
+                                {"grid_point", run.grid_point}, {"error", e.what()}};
+      write_file_atomic(run_dir / "summary.json", summary.dump(2));
+      print_error(fmt::format("[{}] failed: {}", label, e.what()));
+    }
+    release_cached_memory(device);  // the next run starts with the GPU's memory free
   }
 };
+
+/// The settings of a model section that make training draw random numbers: any dropout
+/// (model.dropout, attention's attn_dropout...) or noise (a router's noise_std) above 0, as dotted
+/// paths with their values ("model.ffn.noise_std = 0.1").
+void random_draws_in_training(const nlohmann::json& j, const std::string& path, std::set<std::string>& out) {
+  if (!j.is_object()) return;
+  for (const auto& [key, value] : j.items()) {
+    const bool draws = key.find("dropout") != std::string::npos || key.find("noise") != std::string::npos;
+    if (draws && value.is_number() && value.get<double>() > 0) out.insert(path + "." + key + " = " + value.dump());
+    random_draws_in_training(value, path + "." + key, out);
+  }
+}
+
+/// Workers share a generator that training draws from when two of them train on the same device.
+bool workers_share_a_device(const std::vector<c10::Device>& workers) {
+  for (std::size_t i = 0; i < workers.size(); ++i)
+    if (std::find(workers.begin() + static_cast<std::ptrdiff_t>(i) + 1, workers.end(), workers[i]) != workers.end())
+      return true;
+  return false;
+}
+
+/// The workers' devices: --devices (each entry --runs-per-device times) or --device.
+std::vector<c10::Device> worker_slots(const SweepRunOptions& options) {
+  const std::vector<std::string> devices =
+      options.devices.empty() ? std::vector<std::string>{options.device} : parse_device_list(options.devices);
+  std::vector<c10::Device> slots;
+  for (const auto& text : worker_devices(devices, options.runs_per_device)) slots.push_back(parse_device(text));
+  return slots;
+}
+
+/// at::set_num_threads is process-wide: LibTorch keeps one intra-op thread count, which every thread
+/// that runs an operator (each worker) applies to its own OpenMP team. With several CPU workers,
+/// --threads (or LibTorch's default, one per core) is divided among them once, before they start.
+void set_intra_op_threads(const SweepRunOptions& options, const std::vector<c10::Device>& workers) {
+  const auto cpu_workers = static_cast<int>(std::count_if(workers.begin(), workers.end(), [](const c10::Device& d) {
+    return d.is_cpu();
+  }));
+  if (cpu_workers <= 1) {
+    if (options.threads > 0) at::set_num_threads(options.threads);
+    return;
+  }
+  const int total = options.threads > 0 ? options.threads : at::get_num_threads();
+  const int each = std::max(1, total / cpu_workers);
+  at::set_num_threads(each);
+  print(fmt::format("{} CPU workers share {} thread(s): {} intra-op thread(s) each{}", cpu_workers, total, each,
+                    total < cpu_workers ? " (more workers than threads: the cores are oversubscribed)" : ""));
+}
 
 /// True when every run has ended (done, stopped, failed or diverged) in `runs_dir`.
 bool all_ended(const std::vector<RunSpec>& runs, const std::filesystem::path& runs_dir) {
@@ -234,21 +357,42 @@ std::filesystem::path sweep_directory(const Sweep& sweep, const std::filesystem:
 }
 
 SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, const SweepRunOptions& options) {
-  if (options.threads > 0) at::set_num_threads(options.threads);
-  const c10::Device device = parse_device(options.device);
-  const Precision precision = parse_precision(options.precision, device);
+  const std::vector<c10::Device> workers = worker_slots(options);
+  set_intra_op_threads(options, workers);
+  std::vector<c10::Device> devices;  // distinct, in order
+  for (const auto& d : workers)
+    if (std::find(devices.begin(), devices.end(), d) == devices.end()) devices.push_back(d);
+  for (const auto& d : devices) parse_precision(options.precision, d);  // a bad value fails before training
   const auto cache_dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
   SweepRunResult result;
   result.sweep_dir = sweep_directory(sweep, options.out_dir);
   std::filesystem::create_directories(result.sweep_dir / "runs");
   write_sweep_json(sweep, result.sweep_dir);
-  prove_attention_causal(sweep, registry, device);
+  prove_attention_causal(sweep, registry, devices);
+  if (workers.size() > 1) {
+    std::vector<std::string> names;
+    for (const auto& d : workers) names.push_back(d.str());
+    print(fmt::format("{} workers ({}), each training the next run of the queue", workers.size(), fmt::join(names, ", ")));
+    std::set<std::string> draws;
+    for (const auto* runs : {&sweep.runs, &sweep.tune_runs})
+      for (const auto& run : *runs) random_draws_in_training(run.config.at("model"), "model", draws);
+    if (!draws.empty() && workers_share_a_device(workers))
+      print_error(fmt::format(
+          "warning: runs that draw random numbers while training ({}) share a device's generator with another "
+          "worker here: their draws interleave, so they are not reproducible (their initial weights and batches "
+          "still are); one worker per device (or one worker) trains them bit-identically",
+          fmt::join(draws, "; ")));
+  }
 
-  RunQueue queue{registry, options, device, precision, cache_dir, result};
+  RunQueue queue{registry, options, workers, cache_dir, result};
   if (!sweep.tune) {
     queue.train(sweep.runs, result.sweep_dir / "runs", "", {});
   } else if (queue.train(sweep.tune_runs, result.sweep_dir / "tune", "tuning ", [&](const RunSpec& run) {
-               return [&sweep, &run, dir = result.sweep_dir](std::int64_t step, double loss, double accuracy) {
+               // With several workers the earlier tune points may still be training: wait for them to
+               // reach this rung (halving_board.h), so the verdict is the sequential one.
+               return [&sweep, &run, &queue, dir = result.sweep_dir](std::int64_t step, double loss, double accuracy) {
+                 queue.board.evaluated(run.id, step);
+                 queue.board.wait_for(halving_peers(sweep, run, step), [&queue] { return queue.stopping(); });
                  return halving_verdict(sweep, run, step, loss, accuracy, dir);
                };
              })) {

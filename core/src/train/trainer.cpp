@@ -34,6 +34,8 @@
 #include "ablate/error.h"
 #include "ablate/fused_adamw.h"
 #include "ablate/grad_clip.h"
+#include "ablate/generator_lock.h"
+#include "ablate/mfu.h"
 #include "ablate/model.h"
 #include "ablate/muon.h"
 #include "ablate/precision.h"
@@ -212,7 +214,8 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
     throw Error(fmt::format("the training split has {} tokens, fewer than seq_len + 2 = {}", data.train.size(), T + 2),
                 "lower data.seq_len or use a larger corpus");
 
-  torch::manual_seed(static_cast<std::uint64_t>(run.seed));
+  std::unique_lock generator_lock(default_generator_mutex());  // until the model is built and restored
+  seed_default_generators(static_cast<std::uint64_t>(run.seed), settings.device);
   const ModelPlan plan = plan_model(run.config, data.vocab_size, registry);
   Transformer model(plan, registry);
   model->to(settings.device);
@@ -253,6 +256,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   } else if (newest_checkpoint_step(checkpoint_dir)) {
     print(fmt::format("[{}] warning: no usable checkpoint, training from scratch", settings.label));
   }
+  generator_lock.unlock();
   nlohmann::json summary = {{"id", run.id},
                             {"arm", run.arm},
                             {"seed", run.seed},
@@ -457,6 +461,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   summary["eval_seconds"] = state.eval_seconds;
   summary["tokens_per_second"] = static_cast<double>(tokens) / std::max(1e-9, state.train_seconds);
   summary["peak_memory_bytes"] = peak_memory_bytes(settings.device);
+  summary.update(run_mfu_fields(settings.device, settings.precision, summary["train_flops"].get<double>(), state.train_seconds));
   // How busy the machine was: times and throughput of a run that shared its cores measure the
   // other processes too (the report flags such runs).
   if (double load[1]; getloadavg(load, 1) == 1) summary["load_average"] = load[0];

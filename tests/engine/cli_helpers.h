@@ -1,16 +1,17 @@
-// The ablate binary as a script runs it: `run_ablate("expand --json x.yaml")` gives its exit
-// status and everything it printed (stdout and stderr together). For the command-line tests.
+// Running the ablate binary (ABLATE_BINARY) from the CLI tests, and writing their sweep files.
 #pragma once
 
 #include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <catch2/catch.hpp>
 
-namespace ablate_test {
+namespace ablate::test {
 
 struct Output {
   int status = 0;
@@ -29,4 +30,13 @@ inline Output run_ablate(const std::string& args) {
   return out;
 }
 
-}  // namespace ablate_test
+/// Writes `text` to <tmp>/ablate_test_cli/<name>.
+inline std::filesystem::path write_temp(const std::string& name, const std::string& text) {
+  const auto dir = std::filesystem::temp_directory_path() / "ablate_test_cli";
+  std::filesystem::create_directories(dir);
+  const auto path = dir / name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+}  // namespace ablate::test
