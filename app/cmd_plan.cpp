@@ -102,7 +102,7 @@ void run_plan(const PlanOptions& options, const GlobalOptions& global) {
     if (std::find(m.arms.begin(), m.arms.end(), run.arm) == m.arms.end()) m.arms.push_back(run.arm);
     ++m.runs;
     const bool finished = !options.out_dir.empty() && !subdir.empty() &&
-                          run_status(sweep_directory(sweep, options.out_dir) / subdir / run.id) == "done";
+                          run_finished(run_status(sweep_directory(sweep, options.out_dir) / subdir / run.id));
     if (finished) ++done;
     else m.to_train.push_back(&run);
   }

@@ -17,4 +17,11 @@ nlohmann::json read_json_file(const std::filesystem::path& file);
 /// (so `ablate run` trains it again), else its "status" (done, stopped, failed, diverged, ...).
 std::string run_status(const std::filesystem::path& run_dir);
 
+/// A run that is never trained again: "done", or "stopped" by a tune stage's successive halving.
+bool run_finished(const std::string& status);
+
+/// A run that has ended one way or another: finished, "failed" or "diverged" (not pending,
+/// running or interrupted).
+bool run_ended(const std::string& status);
+
 }  // namespace ablate

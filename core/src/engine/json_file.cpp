@@ -1,4 +1,4 @@
-// read_json_file and run_status (json_file.h).
+// read_json_file, run_status, run_finished and run_ended (json_file.h).
 #include "ablate/json_file.h"
 
 #include <fstream>
@@ -20,6 +20,12 @@ std::string run_status(const std::filesystem::path& run_dir) {
   if (!summary.is_object()) return "pending";
   const auto status = summary.find("status");
   return status != summary.end() && status->is_string() ? status->get<std::string>() : std::string("pending");
+}
+
+bool run_finished(const std::string& status) { return status == "done" || status == "stopped"; }
+
+bool run_ended(const std::string& status) {
+  return run_finished(status) || status == "failed" || status == "diverged";
 }
 
 }  // namespace ablate

@@ -243,7 +243,7 @@ struct RunQueue {
     const auto run_dir = runs_dir / run.id;
     std::string label = fmt::format("{}run {}/{} {} seed {}", what, i + 1, runs.size(), run.arm, run.seed);
     if (!run.tune_point.empty()) label += " " + run.tune_point.dump();
-    if (const std::string status = run_status(run_dir); status == "done" || status == "stopped") {
+    if (const std::string status = run_status(run_dir); run_finished(status)) {
       print(fmt::format("[{}] {} already {}, skipped", label, run.id, status));
       count(&SweepRunResult::skipped);
       return;
@@ -255,7 +255,7 @@ struct RunQueue {
       count(&SweepRunResult::locked);
       return;
     }
-    if (const std::string status = run_status(run_dir); status == "done" || status == "stopped") {
+    if (const std::string status = run_status(run_dir); run_finished(status)) {
       count(&SweepRunResult::skipped);  // finished by another process between the check and the lock
       return;
     }
@@ -345,8 +345,7 @@ void set_intra_op_threads(const SweepRunOptions& options, const std::vector<c10:
 /// True when every run has ended (done, stopped, failed or diverged) in `runs_dir`.
 bool all_ended(const std::vector<RunSpec>& runs, const std::filesystem::path& runs_dir) {
   return std::all_of(runs.begin(), runs.end(), [&](const RunSpec& run) {
-    const std::string status = run_status(runs_dir / run.id);
-    return status == "done" || status == "stopped" || status == "failed" || status == "diverged";
+    return run_ended(run_status(runs_dir / run.id));
   });
 }
 

@@ -33,6 +33,7 @@
 #include "ablate/device.h"
 #include "ablate/error.h"
 #include "ablate/fused_adamw.h"
+#include "ablate/json_file.h"
 #include "ablate/grad_clip.h"
 #include "ablate/generator_lock.h"
 #include "ablate/mfu.h"
@@ -443,7 +444,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   if (status != "interrupted") remove_checkpoints(checkpoint_dir);  // done or diverged: nothing to resume
   // The final weights of a run that ended normally (a diverged run's are not numbers; an
   // interrupted one continues from its checkpoint).
-  if (status == "done" || status == "stopped")
+  if (run_finished(status))
     save_weights(settings.run_dir / "model.safetensors", *model,
                  weights_metadata(state.step, {state.last_val_loss, state.last_val_accuracy}));
 
