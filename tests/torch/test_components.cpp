@@ -1,6 +1,7 @@
 // Components against their formulas (components.md), causality of every loaded attention
 // plugin, and built parameter counts equal to the plugins' cost functions.
 #include "catch_torch.h"
+#include "component_helpers.h"
 
 #include <ATen/ATen.h>
 #include <torch/nn/functional/activation.h>
@@ -15,51 +16,12 @@ using sdk::Kind;
 
 namespace {
 
-const PluginRegistry& registry() {
-  static PluginRegistry* r = [] {
-    auto* reg = new PluginRegistry();
-    reg->load_directory(ABLATE_PLUGIN_DIR);
-    return reg;
-  }();
-  return *r;
-}
-
-sdk::ModelContext context_in(const PluginRegistry& reg, std::int64_t d_model, std::int64_t seq_len = 16) {
-  sdk::ModelContext ctx;
-  ctx.d_model = d_model;
-  ctx.n_layers = 1;
-  ctx.seq_len = seq_len;
-  return reg.bind(ctx);
-}
-sdk::ModelContext context(std::int64_t d_model, std::int64_t seq_len = 16) { return context_in(registry(), d_model, seq_len); }
-
-// A spec with every option at its schema default, then `overrides`.
-ComponentSpec spec_in(const PluginRegistry& reg, Kind kind, const std::string& plugin, const sdk::Options& overrides = {}) {
-  ComponentSpec s{kind, plugin, {}};
-  for (const auto& o : reg.get(kind, plugin).options()) {
-    if (!o.default_value) continue;
-    const std::string text = o.default_value;
-    switch (o.type) {
-      case sdk::OptionType::integer: s.options.values[o.name] = std::int64_t{std::stoll(text)}; break;
-      case sdk::OptionType::number: s.options.values[o.name] = std::stod(text); break;
-      case sdk::OptionType::boolean: s.options.values[o.name] = text == "true"; break;
-      case sdk::OptionType::string: s.options.values[o.name] = text; break;
-      case sdk::OptionType::component: break;
-    }
-  }
-  for (const auto& [k, v] : overrides.values) s.options.values[k] = v;
-  return s;
-}
-
-ComponentSpec spec(Kind kind, const std::string& plugin, const sdk::Options& overrides = {}) {
-  return spec_in(registry(), kind, plugin, overrides);
-}
-
-std::int64_t count_parameters(const torch::nn::Module& m) {
-  std::int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
+using component_test::context;
+using component_test::context_in;
+using component_test::count_parameters;
+using component_test::registry;
+using component_test::spec;
+using component_test::spec_in;
 
 at::Tensor param(const torch::nn::Module& m, const std::string& name) { return m.named_parameters()[name]; }
 

@@ -13,6 +13,7 @@
 #include "ablate/sdk/component.h"
 #include "ablate/sdk/rope.h"
 #include "catch_torch.h"
+#include "component_helpers.h"
 
 using namespace ablate;
 using sdk::ComponentSpec;
@@ -20,46 +21,12 @@ using sdk::Kind;
 
 namespace {
 
-const PluginRegistry& registry() {
-  static PluginRegistry* r = [] {
-    auto* reg = new PluginRegistry();
-    reg->load_directory(ABLATE_PLUGIN_DIR);
-    return reg;
-  }();
-  return *r;
-}
-
-sdk::ModelContext context(std::int64_t d_model, std::int64_t seq_len = 16, const sdk::RopeConfig& rope = {}) {
-  sdk::ModelContext ctx;
-  ctx.d_model = d_model;
-  ctx.n_layers = 1;
-  ctx.seq_len = seq_len;
-  ctx.rope = rope;
-  return registry().bind(ctx);
-}
+using component_test::context;
+using component_test::count_parameters;
+using component_test::registry;
 
 // An mla spec with every option at its schema default, then `overrides`.
-ComponentSpec mla(const sdk::Options& overrides = {}) {
-  ComponentSpec s{Kind::attention, "mla", {}};
-  for (const auto& o : registry().get(Kind::attention, "mla").options()) {
-    const std::string text = o.default_value;
-    switch (o.type) {
-      case sdk::OptionType::integer: s.options.values[o.name] = std::int64_t{std::stoll(text)}; break;
-      case sdk::OptionType::number: s.options.values[o.name] = std::stod(text); break;
-      case sdk::OptionType::boolean: s.options.values[o.name] = text == "true"; break;
-      case sdk::OptionType::string: s.options.values[o.name] = text; break;
-      case sdk::OptionType::component: break;
-    }
-  }
-  for (const auto& [k, v] : overrides.values) s.options.values[k] = v;
-  return s;
-}
-
-std::int64_t count_parameters(const torch::nn::Module& m) {
-  std::int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
+ComponentSpec mla(const sdk::Options& overrides = {}) { return component_test::spec(Kind::attention, "mla", overrides); }
 
 // Option sets at d 32: q_lora 0 and > 0, nope 0 and > 0, v ≠ rope, bias and dropout.
 struct Case {

@@ -15,6 +15,7 @@
 #include "ablate/sdk/moe_dispatch.h"
 
 #include "catch_torch.h"
+#include "component_helpers.h"
 
 using namespace ablate;
 using sdk::ComponentSpec;
@@ -22,50 +23,15 @@ using sdk::Kind;
 
 namespace {
 
-const PluginRegistry& registry() {
-  static PluginRegistry* r = [] {
-    auto* reg = new PluginRegistry();
-    reg->load_directory(ABLATE_PLUGIN_DIR);
-    return reg;
-  }();
-  return *r;
-}
-
-sdk::ModelContext context(std::int64_t d_model, std::int64_t seq_len = 16) {
-  sdk::ModelContext ctx;
-  ctx.d_model = d_model;
-  ctx.n_layers = 1;
-  ctx.seq_len = seq_len;
-  return registry().bind(ctx);
-}
-
-// A spec with every option at its schema default, then `overrides`.
-ComponentSpec spec(Kind kind, const std::string& plugin, const sdk::Options& overrides = {}) {
-  ComponentSpec s{kind, plugin, {}};
-  for (const auto& o : registry().get(kind, plugin).options()) {
-    if (!o.default_value) continue;
-    const std::string text = o.default_value;
-    switch (o.type) {
-      case sdk::OptionType::integer: s.options.values[o.name] = std::int64_t{std::stoll(text)}; break;
-      case sdk::OptionType::number: s.options.values[o.name] = std::stod(text); break;
-      case sdk::OptionType::boolean: s.options.values[o.name] = text == "true"; break;
-      case sdk::OptionType::string: s.options.values[o.name] = text; break;
-      case sdk::OptionType::component: break;
-    }
-  }
-  for (const auto& [k, v] : overrides.values) s.options.values[k] = v;
-  return s;
-}
+using component_test::context;
+using component_test::registry;
+using component_test::spec;
 
 std::shared_ptr<const ComponentSpec> expert_spec(const std::string& plugin, std::int64_t d_ff) {
   return std::make_shared<const ComponentSpec>(spec(Kind::mlp, plugin, {{{"d_ff", d_ff}}}));
 }
 
-std::int64_t count_parameters(const torch::nn::Module& m) {
-  std::int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
+using component_test::count_parameters;
 
 at::Tensor param(const torch::nn::Module& m, const std::string& name) { return m.named_parameters()[name]; }
 at::Tensor bias_of(const torch::nn::Module& m) { return m.named_buffers()["e_score_correction_bias"]; }
