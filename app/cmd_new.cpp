@@ -95,7 +95,7 @@ void run_new_plugin(const NewPluginOptions& options, const GlobalOptions& global
   const std::string dir = options.dir.string();
   std::cout << fmt::format(
       "\nnext, in {}:\n"
-      "  cmake -S . -B build -DCMAKE_PREFIX_PATH=\"{};$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')\"\n"
+      "  cmake -S . -B build -DCMAKE_PREFIX_PATH=\"{}\"\n"
       "  cmake --build build\n"
       "  ablate --plugin-dir build check-plugin {} {}\n"
       "  ablate --plugin-dir build run sweep.yaml --out runs\n",

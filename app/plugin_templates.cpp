@@ -9,7 +9,7 @@ namespace ablate::app {
 namespace {
 
 const char* const kCMakeLists = R"tpl(# The @KIND@ plugin `@NAME@`, built against an installed ablate (written by `ablate new plugin`).
-#   cmake -S . -B build -DCMAKE_PREFIX_PATH="@PREFIX@;$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')"
+#   cmake -S . -B build -DCMAKE_PREFIX_PATH="@PREFIX@"
 #   cmake --build build && ctest --test-dir build
 cmake_minimum_required(VERSION 3.25)
 project(@NAME@_plugin LANGUAGES CXX)
@@ -36,7 +36,7 @@ module, keep `cost()` in step with the parameters it registers, and check again.
 
 ```sh
 # 1. build against the installed ablate (its prefix and LibTorch's)
-cmake -S . -B build -DCMAKE_PREFIX_PATH="@PREFIX@;$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')"
+cmake -S . -B build -DCMAKE_PREFIX_PATH="@PREFIX@"
 cmake --build build
 # 2. check it: shape, finite outputs, gradients, parameter count (and causality, for attention)
 ablate --plugin-dir build check-plugin @KIND@ @NAME@     # or: ctest --test-dir build

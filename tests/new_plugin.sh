@@ -2,10 +2,10 @@
 # `ablate new plugin` end to end, for each KIND given: installs ablate into a temporary prefix,
 # generates a plugin project with the installed host, builds it against the installed SDK only,
 # runs the project's own test (check-plugin) and trains its sweep.yaml two steps.
-# Usage: new_plugin.sh BUILD_DIR TORCH_PREFIX KIND...
+# Usage: new_plugin.sh BUILD_DIR KIND...
 set -euo pipefail
-build=$1 torch_prefix=$2
-shift 2
+build=$1
+shift
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
@@ -15,8 +15,9 @@ for kind in "$@"; do
   project="$work/$name"
   "$ablate" new plugin --kind "$kind" --name "$name" "$project"
   # The README's build command names the installed prefix: the generated files work as written.
-  grep -qF -- "-DCMAKE_PREFIX_PATH=\"$work/prefix;" "$project/README.md"
-  cmake -S "$project" -B "$project/build" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix;$torch_prefix" >/dev/null
+  grep -qF -- "-DCMAKE_PREFIX_PATH=\"$work/prefix\"" "$project/README.md"
+  # Only ablate's prefix, as the README says: the package finds LibTorch by itself.
+  cmake -S "$project" -B "$project/build" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
   cmake --build "$project/build" >/dev/null
   ctest --test-dir "$project/build" --output-on-failure | tee "$work/ctest.log"
   grep -q "100% tests passed, 0 tests failed out of 1" "$work/ctest.log"

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs ablate into a temporary prefix, builds examples/out_of_tree_plugin against the
 # installed SDK only, and checks that the installed host loads it and trains two steps with it.
-# Usage: out_of_tree_plugin.sh BUILD_DIR SOURCE_DIR TORCH_PREFIX
+# Usage: out_of_tree_plugin.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$1 source=$2 torch_prefix=$3
+build=$1 source=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
-cmake -S "$source/examples/out_of_tree_plugin" -B "$work/plugin" -G Ninja \
-  -DCMAKE_PREFIX_PATH="$work/prefix;$torch_prefix" >/dev/null
+# Only ablate's prefix: the package finds the LibTorch ablate was built against by itself.
+cmake -S "$source/examples/out_of_tree_plugin" -B "$work/plugin" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/plugin" >/dev/null
 "$work/prefix/bin/ablate" --plugin-dir "$work/plugin" plugins | grep -q "^mlp relu2:"
 ABLATE_PLUGIN_PATH="$work/plugin" "$work/prefix/bin/ablate" run "$source/examples/out_of_tree_plugin/sweep.yaml" \

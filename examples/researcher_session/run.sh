@@ -14,7 +14,6 @@ work=${1:-$(mktemp -d /tmp/ablate-session.XXXXXX)}
 mkdir -p "$work/data"
 python=${ABLATE_PYTHON:-$repo/.venv/bin/python}
 [[ -x $python ]] || python=python3
-torch_prefix=$("$python" -c 'import torch; print(torch.utils.cmake_prefix_path)')
 export ABLATE_CACHE=$work/cache
 
 timings=()
@@ -57,7 +56,7 @@ step "ablate eval on the run's own windows" "$ablate" eval "$run_dir"
 
 step "ablate new plugin --kind mlp --name my_mlp" "$ablate" new plugin --kind mlp --name my_mlp "$work/my_mlp"
 step "build it against the installed SDK" bash -c "cmake -S '$work/my_mlp' -B '$work/my_mlp/build' -G Ninja \
-  -DCMAKE_PREFIX_PATH='$work/prefix;$torch_prefix' >/dev/null && cmake --build '$work/my_mlp/build'"
+  -DCMAKE_PREFIX_PATH='$work/prefix' >/dev/null && cmake --build '$work/my_mlp/build'"
 step "ablate check-plugin mlp my_mlp" "$ablate" --plugin-dir "$work/my_mlp/build" check-plugin mlp my_mlp
 cat >>"$work/sweep.yaml" <<'YAML'
   my_mlp:
