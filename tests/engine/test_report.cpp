@@ -376,6 +376,10 @@ TEST_CASE("MFU is a column of the arm table and a metric of results.json once a 
   CHECK(contains(md, "| mha | 1.50 | 1.50 | 3.00 | 8.4 | n/a | 4,000 | 477 | n/a | 41.0 |"));  // mean of 40, 41, 42 %
   CHECK(contains(md, "| n/a | n/a |\n"));  // gqa: no peak known
   CHECK(contains(md, "MFU (model FLOPs utilisation)"));
+  const std::string csv = read(dir / "results.csv");
+  CHECK(contains(csv, ",steps,train_flops,peak_flops_per_second,mfu,device,precision\n"));
+  CHECK(contains(csv, ",989400000000000,0.4,"));  // seed 0 of mha: its peak and MFU
+  CHECK(contains(csv, ",bf16\n"));
 
   const json results = json::parse(read(dir / "results.json"));
   const auto& mha = results["groups"][0];

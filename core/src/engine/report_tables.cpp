@@ -417,11 +417,16 @@ std::string audit_section(const SweepRecord& sweep) {
 std::string results_csv(const SweepRecord& sweep) {
   static const std::vector<std::string> kNumbers = {
       "val_loss", "val_accuracy", "val_perplexity", "train_loss", "params_total", "params_active", "flops_per_token",
-      "train_seconds", "eval_seconds", "tokens", "tokens_per_second", "peak_memory_bytes", "steps"};
+      "train_seconds", "eval_seconds", "tokens", "tokens_per_second", "peak_memory_bytes", "steps",
+      // Added after the first layout: new columns go last, before the text ones, so scripts that
+      // read columns by name keep working.
+      "train_flops", "peak_flops_per_second", "mfu"};
+  static const std::vector<std::string> kTexts = {"device", "precision"};
   std::ostringstream csv;
   csv << "id,arm,seed,grid_point,status,error";
   for (const auto& k : kNumbers) csv << "," << k;
-  csv << ",device\n";
+  for (const auto& k : kTexts) csv << "," << k;
+  csv << "\n";
   for (const auto& run : sweep.runs) {
     csv << csv_cell(run.id) << "," << csv_cell(run.arm) << "," << run.seed << "," << csv_cell(grid_label(run.grid_point))
         << "," << run.status << "," << csv_cell(run.error);
@@ -429,9 +434,11 @@ std::string results_csv(const SweepRecord& sweep) {
       csv << ",";
       if (auto v = run.number(k)) csv << fmt::format("{}", *v);
     }
-    csv << ",";
-    if (run.summary.is_object() && run.summary.contains("device") && run.summary["device"].is_string())
-      csv << csv_cell(run.summary["device"].get<std::string>());
+    for (const auto& k : kTexts) {
+      csv << ",";
+      if (run.summary.is_object() && run.summary.contains(k) && run.summary[k].is_string())
+        csv << csv_cell(run.summary[k].get<std::string>());
+    }
     csv << "\n";
   }
   return csv.str();
