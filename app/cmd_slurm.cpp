@@ -110,6 +110,9 @@ void setup_slurm(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--out", options->out_dir, "output directory on a file system every node shares")
       ->capture_default_str();
   cmd->add_option("--device", options->job.device, "device of every task: cuda, cuda:N or cpu")->capture_default_str();
+  cmd->add_option("--precision", options->job.precision, "precision of every task: auto, bf16 or fp32 (as ablate run)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "bf16", "fp32"}));
   cmd->add_option("--threads", options->job.threads, "CPU threads for LibTorch per task (0: its default)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--partition", options->job.partition, "sbatch --partition");

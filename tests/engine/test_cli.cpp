@@ -381,7 +381,7 @@ TEST_CASE("slurm writes a job array whose tasks, run as Slurm would, share the s
   std::filesystem::remove_all(out);
   const std::string sweep = std::string(ABLATE_SOURCE_DIR) + "/sweeps/debug.yaml";
   const Output written = run_ablate("slurm " + sweep + " --tasks 2 --out " + out.string() +
-                                    " --device cpu --threads 1 --partition gpu --time 01:00:00 --sbatch=--qos=short --dry-run");
+                                    " --device cpu --threads 1 --precision fp32 --partition gpu --time 01:00:00 --sbatch=--qos=short --dry-run");
   INFO(written.text);
   REQUIRE(written.status == 0);
   const auto script = out / "debug" / "slurm" / "ablate-debug.sbatch";
@@ -393,6 +393,7 @@ TEST_CASE("slurm writes a job array whose tasks, run as Slurm would, share the s
   CHECK_THAT(text, Catch::Contains("#SBATCH --time=01:00:00\n"));
   CHECK_THAT(text, Catch::Contains("#SBATCH --qos=short\n"));
   CHECK_THAT(text, Catch::Contains("--shard \"${task}/2\""));
+  CHECK_THAT(text, Catch::Contains(" --precision 'fp32'\n"));
   CHECK_THAT(written.text, Catch::Contains("not submitted (--dry-run); submit with:  sbatch"));
   CHECK(std::filesystem::exists(out / "debug" / "slurm" / "ablate-debug-report.sbatch"));
 

@@ -21,6 +21,7 @@ struct SlurmJob {
   int tasks = 1;                                  // array size N: tasks 0..N-1
   std::string device = "cuda";                    // --device of every task
   int threads = 0;                                // --threads (0: LibTorch's default)
+  std::string precision = "auto";                 // --precision of every task (precision.h)
   std::string partition, time_limit, memory, account;  // empty: the cluster's defaults
   int gpus_per_task = 0, cpus_per_task = 0;       // 0: not requested
   std::vector<std::string> extra_sbatch;          // more sbatch options, e.g. "--qos=short"

@@ -43,6 +43,7 @@ std::string slurm_array_script(const SlurmJob& job) {
   s << " run " << shell_quote(job.sweep_file.string()) << " --out " << shell_quote(job.out_dir.string())
     << " --device " << shell_quote(job.device) << " --shard \"${task}/" << job.tasks << "\"";
   if (job.threads > 0) s << " --threads " << job.threads;
+  if (job.precision != "auto") s << " --precision " << shell_quote(job.precision);
   s << "\n";
   return s.str();
 }
