@@ -21,6 +21,18 @@ struct EvalArgs {
   bool json = false;
 };
 
+/// `--data` as a `data.corpus` value: kjv, {jsonl: PATH, field}, {tokens: PATH-OR-GLOB}, else
+/// {text: PATH}; null for an empty string (the run's own evaluation windows).
+nlohmann::json corpus_argument(const std::string& data, const std::string& jsonl_field) {
+  if (data.empty()) return nullptr;
+  if (data == "kjv") return "kjv";
+  const std::string path = std::filesystem::absolute(data).string();
+  const auto ends_with = [&](std::string_view suffix) { return data.ends_with(suffix); };
+  if (ends_with(".jsonl") || ends_with(".jsonl.gz")) return {{"jsonl", path}, {"field", jsonl_field}};
+  if (ends_with(".bin") || data.find_first_of("*?[") != std::string::npos) return {{"tokens", path}, {"format", "auto"}};
+  return {{"text", path}};
+}
+
 void run_eval(const EvalArgs& args, const GlobalOptions& global) {
   TrainedRun run = load_trained_run(args.run, *load_plugins(global));
   const EvalResult r = evaluate_trained_run(run, {.corpus = corpus_argument(args.data, args.field), .batches = args.batches});
@@ -43,16 +55,6 @@ void run_eval(const EvalArgs& args, const GlobalOptions& global) {
 }
 
 }  // namespace
-
-nlohmann::json corpus_argument(const std::string& data, const std::string& jsonl_field) {
-  if (data.empty()) return nullptr;
-  if (data == "kjv") return "kjv";
-  const std::string path = std::filesystem::absolute(data).string();
-  const auto ends_with = [&](std::string_view suffix) { return data.ends_with(suffix); };
-  if (ends_with(".jsonl") || ends_with(".jsonl.gz")) return {{"jsonl", path}, {"field", jsonl_field}};
-  if (ends_with(".bin") || data.find_first_of("*?[") != std::string::npos) return {{"tokens", path}, {"format", "auto"}};
-  return {{"text", path}};
-}
 
 void setup_eval(CLI::App& app, const GlobalOptions& global) {
   auto args = std::make_shared<EvalArgs>();

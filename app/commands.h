@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include "common.h"
 
@@ -22,9 +21,5 @@ void setup_new(CLI::App& app, const GlobalOptions& global);
 void setup_schema(CLI::App& app, const GlobalOptions& global);
 void setup_eval(CLI::App& app, const GlobalOptions& global);
 void setup_sample(CLI::App& app, const GlobalOptions& global);
-
-/// `--data` of eval as a `data.corpus` value: kjv, {jsonl: PATH, field}, {tokens: PATH-OR-GLOB},
-/// else {text: PATH}; null for an empty string.
-nlohmann::json corpus_argument(const std::string& data, const std::string& jsonl_field);
 
 }  // namespace ablate::app

@@ -36,6 +36,7 @@ struct TrainedRun {
   nlohmann::json config;                     // config.json
   std::map<std::string, std::string> weights_metadata;  // of the weights file loaded
   PreparedData data;                         // the run's own data and tokenizer
+  std::filesystem::path cache_dir;           // where `data` came from; another corpus goes there too
   Transformer model{nullptr};                // in eval mode, on the requested device
   c10::Device device{c10::kCPU};
 };

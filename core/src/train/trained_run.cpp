@@ -36,8 +36,8 @@ TrainedRun load_trained_run(const std::filesystem::path& run_dir, const PluginRe
   run.dir = run_dir;
   run.config = config;
   run.device = options.device;
-  run.data = prepare_data(config.at("data"), options.cache_dir.empty() ? default_cache_dir() : options.cache_dir,
-                          options.progress);
+  run.cache_dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
+  run.data = prepare_data(config.at("data"), run.cache_dir, options.progress);
   const ModelPlan plan = plan_model(config, run.data.vocab_size, registry);
   run.model = Transformer(plan, registry);
   run.weights_metadata = load_weights(weights_file, *run.model);
@@ -75,7 +75,7 @@ EvalResult evaluate_trained_run(TrainedRun& run, const EvalOptions& options) {
     return {e.loss, e.accuracy, e.tokens, fmt::format("the run's own {} split ({})", split, run.data.corpus_description)};
   }
   // Another corpus: every window of it (training split first, then validation), up to `batches`.
-  const PreparedData other = prepare_data(data_config_for(run, options.corpus), default_cache_dir());
+  const PreparedData other = prepare_data(data_config_for(run, options.corpus), run.cache_dir);
   std::vector<Batch> windows;
   for (const TokenStream* stream : {&other.train, &other.val}) {
     if (stream->size() < static_cast<std::size_t>(T) + 1) continue;

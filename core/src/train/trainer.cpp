@@ -319,7 +319,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
     state.metrics_text += line.dump() + "\n";
     write_file_atomic(metrics_path, state.metrics_text);
     // The best weights so far, as a researcher would pick them (by validation loss).
-    if (step > 0 && std::isfinite(eval.loss) && !(eval.loss >= state.best_val_loss)) {
+    if (step > 0 && std::isfinite(eval.loss) && eval.loss < state.best_val_loss) {
       state.best_val_loss = eval.loss;
       save_weights(settings.run_dir / "best.safetensors", *model, weights_metadata(step, eval));
     }
