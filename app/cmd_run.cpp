@@ -1,5 +1,5 @@
 // `ablate run SWEEP.yaml [--out DIR] [--device cpu|cuda|cuda:N | --devices LIST] [--runs-per-device N]
-//                        [--precision auto|bf16|fp32] [--threads N] [--checkpoint-every STEPS]
+//                        [--precision auto|bf16|fp32] [--cuda-graph auto|on|off] [--threads N] [--checkpoint-every STEPS]
 //                        [--checkpoint-minutes M] [--shard i/n]
 // SIGINT/SIGTERM: every run in training stops after its step, writes a checkpoint and is left
 // "interrupted"; no new run starts; the report of what is done is written; the exit status is
@@ -115,6 +115,11 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
                   "auto (bf16 on CUDA, fp32 on the CPU), bf16 (autocast, fp32 master weights) or fp32")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "bf16", "fp32"}));
+  cmd->add_option("--cuda-graph", options->runner.cuda_graph,
+                  "record the training step once as a CUDA graph and replay it: auto (on a GPU, checked against "
+                  "an eager step, eager when it cannot be used), on (fail instead) or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   cmd->add_option("--threads", options->runner.threads,
                   "CPU threads for LibTorch (0: its default), divided among the CPU workers")
       ->check(CLI::NonNegativeNumber);

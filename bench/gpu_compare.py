@@ -30,11 +30,11 @@ def flops_per_token(params_active, model, seq_len):
     return 6 * params_active + 12 * model["n_layers"] * model["d_model"] * seq_len
 
 
-def ablate_row(summary, run_info, peak_flops):
+def ablate_row(impl, summary, run_info, peak_flops):
     config = run_info["config"]
     seq_len = config["data"]["seq_len"]
     tok_s = summary["tokens_per_second"]
-    return {"impl": "ablate", "tokens_per_s": tok_s,
+    return {"impl": impl, "tokens_per_s": tok_s, "cuda_graph": summary.get("cuda_graph", "n/a"),
             "step_ms": 1e3 * summary["train_seconds"] / max(1, summary["steps"]),
             "mfu": tok_s * flops_per_token(run_info["params_active"], config["model"], seq_len) / peak_flops,
             "peak_memory_bytes": summary.get("peak_memory_bytes"), "final_loss": summary.get("train_loss")}
@@ -80,7 +80,14 @@ def table(results):
             lines.append(f"| {arm} | {r['impl']} | {r['tokens_per_s']:,.0f} | {r['step_ms']:.1f} | "
                          f"{100 * r['mfu']:.1f}% | {fmt_bytes(r['peak_memory_bytes'])} | {loss} | "
                          f"{ratio('torch_eager')} | {ratio('torch_compile')} |")
-    return "\n".join(lines)
+    graphs = [f"- {arm}, {r['impl']}: CUDA graph {r['cuda_graph']}" for arm, rows in results.items() for r in rows
+              if "cuda_graph" in r]
+    return "\n".join(lines + ([""] + graphs if graphs else []))
+
+
+def ablate_sweep_dir(out, run_id):
+    return next(d for d in glob.glob(os.path.join(out, "*")) if os.path.isdir(os.path.join(d, "runs"))
+                and os.path.exists(os.path.join(d, "runs", run_id)))
 
 
 def main():
@@ -93,6 +100,8 @@ def main():
     p.add_argument("--peak-flops", type=float, default=989e12, help="device peak (H100 SXM dense bf16)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads of ablate and the reference (0: default)")
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile reference")
+    p.add_argument("--no-graph-ablation", action="store_true",
+                   help="on a GPU, skip the second ablate run without the CUDA graph (--cuda-graph off)")
     p.add_argument("--label", default="", help="what these numbers are, written above the table")
     p.add_argument("--doc", default=os.path.join(ROOT, "docs", "benchmarks.md"))
     p.add_argument("--section", default="gpu", help="which results section of --doc to replace (gpu, cpu-smoke)")
@@ -101,26 +110,32 @@ def main():
     if not os.access(opts.ablate, os.X_OK):
         raise SystemExit(f"gpu_compare: {opts.ablate} not found: build ablate first (or pass --ablate)")
     cache = os.path.join(opts.out, "cache")
-    run([opts.ablate, "run", opts.sweep, "--device", opts.device, "--out", opts.out, "--cache", cache,
-         "--threads", str(opts.threads)])
+    # ablate as a researcher runs it (the step recorded as a CUDA graph on a GPU), and on a GPU once
+    # more without the graph, to show what the graph is worth.
+    variants = [("ablate", opts.out, "auto")]
+    if opts.device.startswith("cuda") and not opts.no_graph_ablation:
+        variants.append(("ablate_no_graph", os.path.join(opts.out, "no-graph"), "off"))
+    for _, out, graph in variants:
+        run([opts.ablate, "run", opts.sweep, "--device", opts.device, "--out", out, "--cache", cache,
+             "--threads", str(opts.threads), "--cuda-graph", graph])
     runs = json.loads(run([opts.ablate, "expand", "--json", opts.sweep], capture_output=True).stdout)
     entries = glob.glob(os.path.join(cache, "*", "meta.json"))
     if len(entries) != 1:
         raise SystemExit(f"expected one tokenized-data entry in {cache}, found {len(entries)}")
     data_file = os.path.join(os.path.dirname(entries[0]), "train.bin")
 
-    sweep_dir = next(d for d in glob.glob(os.path.join(opts.out, "*")) if os.path.isdir(os.path.join(d, "runs"))
-                     and os.path.exists(os.path.join(d, "runs", runs[0]["id"])))
     results = {}
     for info in runs:
-        with open(os.path.join(sweep_dir, "runs", info["id"], "summary.json")) as f:
-            summary = json.load(f)
-        rows = [ablate_row(summary, info, opts.peak_flops), reference_row(info, opts, data_file, compiled=False)]
+        rows = []
+        for impl, out, _ in variants:
+            with open(os.path.join(ablate_sweep_dir(out, info["id"]), "runs", info["id"], "summary.json")) as f:
+                rows.append(ablate_row(impl, json.load(f), info, opts.peak_flops))
+        rows.append(reference_row(info, opts, data_file, compiled=False))
         if not opts.no_compile:
             rows.append(reference_row(info, opts, data_file, compiled=True))
         results[info["arm"]] = rows
 
-    device = next(iter(results.values()))[1]["device"]
+    device = next(r["device"] for r in next(iter(results.values())) if "device" in r)
     import torch  # the wheel that provides LibTorch
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     version = f"ablate commit {commit.stdout.strip()}" if commit.returncode == 0 else "ablate"

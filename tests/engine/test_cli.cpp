@@ -130,6 +130,39 @@ train: {steps: 4, batch_size: 2, eval_every: 4, eval_batches: 1, log_every: 2}
   CHECK(runs == 1);
 }
 
+TEST_CASE("run records how the step ran in summary.json, and --cuda-graph on refuses a CPU device", "[cli][graph]") {
+  const auto out = std::filesystem::temp_directory_path() / "ablate_test_cli_cuda_graph";
+  std::filesystem::remove_all(out);
+  const auto sweep = write_temp("cuda_graph.yaml", R"(
+name: cuda_graph
+data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
+model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
+train: {steps: 6, batch_size: 2, eval_every: 6, eval_batches: 1, log_every: 3}
+)");
+  const std::string args =
+      "run " + sweep.string() + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string();
+  const Output on = run_ablate(args + " --cuda-graph on");
+  CHECK(on.status == 2);
+  CHECK_THAT(on.text, Catch::Contains("--cuda-graph on needs CUDA devices, and cpu is not one"));
+  CHECK(!std::filesystem::exists(out / "cuda_graph" / "runs"));  // refused before any run started
+  const Output bad = run_ablate(args + " --cuda-graph maybe");
+  CHECK(bad.status != 0);
+  CHECK_THAT(bad.text, Catch::Contains("--cuda-graph") && Catch::Contains("maybe"));
+
+  for (const std::string policy : {"auto", "off"}) {
+    CAPTURE(policy);
+    std::filesystem::remove_all(out / "cuda_graph");
+    const Output good = run_ablate(args + " --cuda-graph " + policy);
+    INFO(good.text);
+    REQUIRE(good.status == 0);
+    for (const auto& entry : std::filesystem::directory_iterator(out / "cuda_graph" / "runs")) {
+      const auto summary = nlohmann::json::parse(std::ifstream(entry.path() / "summary.json"));
+      CHECK(summary.at("cuda_graph") == (policy == "off" ? "off" : "off (CUDA graphs need a GPU)"));
+      CHECK(summary.at("status") == "done");
+    }
+  }
+}
+
 TEST_CASE("the seed experiments at full size have the seeds' parameter counts", "[cli][seeds]") {
   struct Row {
     std::string file, arm;

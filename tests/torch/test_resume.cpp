@@ -5,6 +5,7 @@
 // LibTorch is deterministic for a fixed thread count, so the comparison is bit-for-bit (==), not
 // within a tolerance; only the wall-clock "seconds" field of metrics.jsonl is left out.
 #include "catch_torch.h"
+#include "stateful_sweep.h"
 
 #include <filesystem>
 #include <fstream>
@@ -26,19 +27,7 @@ namespace {
 
 constexpr std::int64_t kSteps = 12;
 
-// Dropout (the CPU generator), a DeepSeek-V3 MoE (routing-bias buffers) and Muon + AdamW: every
-// piece of state a checkpoint must carry is exercised.
-const char* kSweep = R"(
-name: resume
-data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
-model:
-  d_model: 32
-  n_layers: 1
-  dropout: 0.1
-  attention: {plugin: mha, n_heads: 2}
-  ffn: {plugin: deepseek_v3, n_experts: 4, top_k: 2, n_group: 2, topk_group: 1, expert: {plugin: swiglu, d_ff: 16}}
-train: {steps: 12, batch_size: 4, eval_every: 4, eval_batches: 2, log_every: 4, optimizer: {name: muon, lr: 0.003}}
-)";
+using stateful_test::kStatefulSweep;
 
 struct Fixture {
   ablate::PluginRegistry registry;
@@ -48,7 +37,7 @@ struct Fixture {
   explicit Fixture(const std::string& name) : tmp(std::filesystem::temp_directory_path() / name) {
     at::set_num_threads(1);
     registry.load_directory(ABLATE_PLUGIN_DIR);
-    sweep = ablate::parse_sweep(kSweep, "resume.yaml", registry);
+    sweep = ablate::parse_sweep(kStatefulSweep, "resume.yaml", registry);
     std::filesystem::remove_all(tmp);
     data = ablate::prepare_data(sweep.runs.at(0).config.at("data"), tmp / "cache");
   }

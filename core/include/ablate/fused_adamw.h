@@ -9,10 +9,14 @@
 // What the kernel needs that AdamW does not keep: the learning rate as a tensor on the device (so a
 // captured CUDA graph reads the current value instead of baking one in) and each parameter's step
 // count as a float tensor on the device, which the kernel reads for the bias corrections. The
-// step count is therefore kept twice, advanced together every step without reading the device:
-// the host integer in AdamWParamState (what save() writes) and the device tensor (rebuilt from the
-// integer after load()). Parameters without a gradient are skipped and their count stays, as in
-// AdamW. Sparse gradients are refused.
+// step count is therefore kept twice: the device tensor, which the kernel advances (so a replayed
+// graph counts too), and the host integer in AdamWParamState, which save() writes: it is copied from
+// the device there (one read, at a checkpoint), and the device tensor is rebuilt from it after
+// load(). Parameters without a gradient are skipped and their count stays, as in AdamW. Sparse
+// gradients are refused.
+//
+// A captured training step calls the two halves of step() apart: stage_learning_rates() on the host
+// before each replay (a fill of the device tensors), apply_update() inside the graph.
 #pragma once
 
 #include <unordered_map>
@@ -25,7 +29,20 @@ namespace ablate {
 class FusedAdamW : public torch::optim::AdamW {
  public:
   using torch::optim::AdamW::AdamW;
+  /// stage_learning_rates() then apply_update().
   torch::Tensor step(LossClosure closure = nullptr) override;
+  /// Writes each group's options().lr() into its device tensor. Outside a graph: a fill issued
+  /// while recording would bake the value in.
+  void stage_learning_rates();
+  /// The update itself, from the staged learning rates; issues device work only (graph-safe once
+  /// every state tensor exists, i.e. after one step()).
+  void apply_update();
+  /// Copies the device step counts into AdamWParamState (reads the device); save() calls it.
+  void sync_step_counts();
+  /// Every tensor of the optimizer's state (moments and device step counts), to snapshot and
+  /// restore around a check of a recorded step.
+  std::vector<torch::Tensor> state_tensors() const;
+  void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
 
  private:

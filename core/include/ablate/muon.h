@@ -28,6 +28,10 @@ class Muon {
   Muon(std::vector<at::Tensor> params, MuonOptions options);
   /// buf ← μ·buf + (1−μ)·g; g' ← (1−μ)·g + μ·buf (Nesterov); p ← p − lr·sqrt(max(1, rows/cols))·NS(g').
   void step(double lr);
+  /// The two halves of step(), for a captured training step: stage_learning_rate() fills the
+  /// device tensor on the host before each replay, apply_update() issues device work only.
+  void stage_learning_rate(double lr);
+  void apply_update();
   /// Momentum buffers (for checkpoints and tests), one per parameter.
   const std::vector<at::Tensor>& buffers() const { return buffers_; }
   /// Copies saved momentum buffers (a checkpoint's) into this optimizer's; throws
@@ -38,6 +42,7 @@ class Muon {
   std::vector<at::Tensor> params_;
   std::vector<at::Tensor> buffers_;
   MuonOptions options_;
+  at::Tensor lr_;  // () float32 on the parameters' device, read by apply_update()
 };
 
 }  // namespace ablate

@@ -24,6 +24,7 @@ struct SweepRunOptions {
   std::filesystem::path out_dir = "runs";
   std::string device = "cpu";
   std::string precision = "auto";        // auto | bf16 | fp32 (precision.h)
+  std::string cuda_graph = "auto";       // auto | on | off (trainer.h's CudaGraphPolicy)
   /// Several devices (device_list.h: "0,1" or "cuda:0,cpu"), one worker each; empty: `device`.
   std::string devices;
   int runs_per_device = 1;               // workers per device

@@ -20,9 +20,18 @@
 
 namespace ablate {
 
+/// --cuda-graph: whether the training step is recorded once as a CUDA graph and replayed.
+/// `automatic` records it on a GPU and trains on without a graph (with a warning) when it cannot be
+/// recorded or the replay disagrees with an eager step; `required` fails the run instead (and
+/// records on any device, so a CPU run fails with the reason); `off` never records.
+enum class CudaGraphPolicy { automatic, required, off };
+/// "auto", "on" or "off"; throws ablate::Error otherwise.
+CudaGraphPolicy parse_cuda_graph_policy(const std::string& text);
+
 struct TrainSettings {
   c10::Device device{c10::kCPU};
   Precision precision = Precision::fp32;  // an execution setting (precision.h), like the device
+  CudaGraphPolicy cuda_graph = CudaGraphPolicy::automatic;  // an execution setting too
   std::filesystem::path run_dir;        // runs/<id>/
   std::string label;                    // progress prefix, e.g. "run 2/4 swiglu seed 1"
   std::function<void(const std::string&)> print;  // progress lines; stdout when empty

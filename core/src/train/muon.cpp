@@ -45,6 +45,20 @@ void Muon::load_buffers(const std::vector<at::Tensor>& saved) {
 }
 
 void Muon::step(double lr) {
+  stage_learning_rate(lr);
+  apply_update();
+}
+
+void Muon::stage_learning_rate(double lr) {
+  if (params_.empty()) return;
+  if (!lr_.defined() || lr_.device() != params_.front().device())
+    lr_ = at::empty({}, params_.front().options().dtype(at::kFloat));
+  lr_.fill_(lr);  // a fill, not a copy: no synchronisation
+}
+
+void Muon::apply_update() {
+  if (params_.empty()) return;
+  if (!lr_.defined()) throw std::logic_error("Muon: stage_learning_rate() before apply_update()");
   torch::NoGradGuard no_grad;
   const double mu = options_.momentum;
   for (std::size_t i = 0; i < params_.size(); ++i) {
@@ -55,7 +69,7 @@ void Muon::step(double lr) {
     const at::Tensor nesterov = g * (1.0 - mu) + buffers_[i] * mu;
     const double shape_scale =
         std::sqrt(std::max(1.0, static_cast<double>(p.size(0)) / static_cast<double>(p.size(1))));
-    p.add_(newton_schulz(nesterov, options_.ns_steps), -lr * shape_scale);
+    p.sub_(newton_schulz(nesterov, options_.ns_steps) * lr_, shape_scale);  // lr from the device
   }
 }
 

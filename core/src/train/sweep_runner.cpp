@@ -267,6 +267,7 @@ struct RunQueue {
                         workers.size() > 1 ? fmt::format(" (worker {}/{})", worker + 1, workers.size()) : ""));
       TrainSettings settings{.device = device,
                              .precision = parse_precision(options.precision, device),
+                             .cuda_graph = parse_cuda_graph_policy(options.cuda_graph),
                              .run_dir = run_dir,
                              .label = label,
                              .print = print,
@@ -362,6 +363,11 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
   for (const auto& d : workers)
     if (std::find(devices.begin(), devices.end(), d) == devices.end()) devices.push_back(d);
   for (const auto& d : devices) parse_precision(options.precision, d);  // a bad value fails before training
+  if (parse_cuda_graph_policy(options.cuda_graph) == CudaGraphPolicy::required)
+    for (const auto& d : devices)
+      if (!d.is_cuda())
+        throw Error("--cuda-graph on needs CUDA devices, and " + d.str() + " is not one",
+                    "use --cuda-graph auto (graphs where the device has them) or off");
   const auto cache_dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
   SweepRunResult result;
   result.sweep_dir = sweep_directory(sweep, options.out_dir);

@@ -22,7 +22,6 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
-#include <torch/nn/functional/loss.h>
 #include <torch/utils.h>
 #include <torch/version.h>
 
@@ -34,7 +33,6 @@
 #include "ablate/error.h"
 #include "ablate/fused_adamw.h"
 #include "ablate/json_file.h"
-#include "ablate/grad_clip.h"
 #include "ablate/generator_lock.h"
 #include "ablate/mfu.h"
 #include "ablate/model.h"
@@ -42,6 +40,7 @@
 #include "ablate/precision.h"
 #include "ablate/safetensors_weights.h"
 #include "evaluation.h"
+#include "training_step.h"
 
 namespace ablate {
 namespace {
@@ -92,13 +91,14 @@ class TrainSampler {
 class PendingLosses {
  public:
   explicit PendingLosses(std::int64_t grad_accum) : grad_accum_(grad_accum) {}
-  void add(const torch::Tensor& micro_step_loss) { micro_.push_back(micro_step_loss.detach()); }
-  std::int64_t steps() const { return static_cast<std::int64_t>(micro_.size()) / grad_accum_; }
+  /// One step's micro-batch losses, (grad_accum,).
+  void add(const torch::Tensor& step_losses) { steps_.push_back(step_losses.detach()); }
+  std::int64_t steps() const { return static_cast<std::int64_t>(steps_.size()); }
   // The mean loss of each step since the last read, oldest first; empties the list.
   std::vector<double> read() {
     std::vector<double> losses;
-    if (micro_.empty()) return losses;
-    const auto host = at::stack(micro_).to(torch::kCPU, torch::kDouble).contiguous();
+    if (steps_.empty()) return losses;
+    const auto host = at::cat(steps_).to(torch::kCPU, torch::kDouble).contiguous();
     const double* value = host.data_ptr<double>();
     for (std::int64_t s = 0; s < steps(); ++s) {
       double step_loss = 0.0;
@@ -106,13 +106,13 @@ class PendingLosses {
         step_loss += value[s * grad_accum_ + m] / static_cast<double>(grad_accum_);
       losses.push_back(step_loss);
     }
-    micro_.clear();
+    steps_.clear();
     return losses;
   }
 
  private:
   std::int64_t grad_accum_;
-  std::vector<torch::Tensor> micro_;  // () float32 each, on the device
+  std::vector<torch::Tensor> steps_;  // (grad_accum,) float32 each, on the device
 };
 
 // Steps after which the trainer reads the pending losses even when nothing else is due.
@@ -349,32 +349,27 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   // is bounded), and a time budget's schedule and stop use the host's clock: the approximation is
   // that lag, and the train_seconds recorded at the end may pass the budget by as much.
   PendingLosses pending(grad_accum);
+  TrainingStep step(StepParts{.model = model,
+                              .adamw = adamw,
+                              .muon = muon.get(),
+                              .device = settings.device,
+                              .precision = settings.precision,
+                              .grad_accum = grad_accum,
+                              .batch_size = batch_size,
+                              .seq_len = T,
+                              .grad_clip = grad_clip},
+                    settings.cuda_graph,
+                    [&](const std::string& warning) { print(fmt::format("[{}] warning: {}", settings.label, warning)); });
   auto interval_start = Clock::now();
   const auto train_seconds_now = [&] { return state.train_seconds + seconds_since(interval_start); };
   while (state.step < steps) {
     const double lr = time_budget ? scheduled_lr_at(train_seconds_now() / *time_budget, warmup_fraction, peak_lr,
                                                     min_lr_fraction)
                                   : scheduled_lr(state.step, steps, warmup_steps, peak_lr, min_lr_fraction);
-    for (auto& group : adamw.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-
-    model->zero_grad();
-    for (std::int64_t micro = 0; micro < grad_accum; ++micro) {
-      const Batch batch = sampler.next(batch_size, settings.device);
-      torch::Tensor lm_loss, loss;
-      {
-        const AutocastScope autocast(settings.device, settings.precision);
-        const auto logits = model->forward(batch.inputs);
-        lm_loss = torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}).to(torch::kFloat),
-                                                       batch.targets.reshape({-1}));
-        loss = (lm_loss + model->aux_loss()) / static_cast<double>(grad_accum);
-      }
-      loss.backward();
-      pending.add(lm_loss);
-    }
-    if (grad_clip > 0) clip_grad_norm(model->parameters(), grad_clip);
-    adamw.step();
-    if (muon) muon->step(muon_peak_lr * lr / peak_lr);  // the same schedule, scaled to Muon's peak
-    model->after_optimizer_step();
+    std::vector<Batch> batches;
+    for (std::int64_t micro = 0; micro < grad_accum; ++micro) batches.push_back(sampler.next(batch_size, settings.device));
+    step.load(batches);
+    pending.add(step.run(lr, muon_peak_lr * lr / peak_lr));  // Muon: the same schedule, scaled to its peak
     const std::int64_t done = ++state.step;
 
     const bool out_of_time = time_budget && train_seconds_now() >= *time_budget;
@@ -462,6 +457,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   summary["eval_seconds"] = state.eval_seconds;
   summary["tokens_per_second"] = static_cast<double>(tokens) / std::max(1e-9, state.train_seconds);
   summary["peak_memory_bytes"] = peak_memory_bytes(settings.device);
+  summary["cuda_graph"] = step.graph_status();
   summary.update(run_mfu_fields(settings.device, settings.precision, summary["train_flops"].get<double>(), state.train_seconds));
   // How busy the machine was: times and throughput of a run that shared its cores measure the
   // other processes too (the report flags such runs).
