@@ -13,7 +13,6 @@
 #include <iostream>
 #include <numbers>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -39,6 +38,7 @@
 #include "ablate/muon.h"
 #include "ablate/precision.h"
 #include "ablate/safetensors_weights.h"
+#include "batch_loader.h"
 #include "evaluation.h"
 #include "training_step.h"
 
@@ -55,35 +55,6 @@ std::string format_duration(double seconds) {
   const auto s = static_cast<std::int64_t>(std::max(0.0, seconds));
   return s >= 60 ? fmt::format("{}m{:02d}s", s / 60, s % 60) : fmt::format("{}s", s);
 }
-
-// Training windows start anywhere in the training stream, drawn from the run's seed.
-class TrainSampler {
- public:
-  TrainSampler(const TokenStream& stream, std::int64_t T, std::uint64_t seed)
-      : stream_(stream), T_(T), rng_(seed), offset_(0, stream.size() - static_cast<std::size_t>(T) - 1) {}
-  Batch next(std::int64_t batch_size, const c10::Device& device) {
-    std::vector<std::size_t> offsets(batch_size);
-    for (auto& o : offsets) o = offset_(rng_);
-    return make_batch(stream_, offsets, T_, device);
-  }
-  // The generator's state as text (std::mt19937_64's operator<<), for checkpoints.
-  std::string rng_state() const {
-    std::ostringstream out;
-    out << rng_;
-    return out.str();
-  }
-  void set_rng_state(const std::string& text) {
-    std::istringstream in(text);
-    in >> rng_;
-    if (!in) throw Error("checkpoint: the train sampler's generator state is unreadable");
-  }
-
- private:
-  const TokenStream& stream_;
-  std::int64_t T_;
-  std::mt19937_64 rng_;
-  std::uniform_int_distribution<std::size_t> offset_;
-};
 
 // The training loss of each micro-step, left on the device until a sync point reads them all in
 // one transfer. The per-step losses come out summed in double in micro-step order, exactly as
@@ -236,7 +207,6 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
     o.betas({optimizer.at("beta1").get<double>(), optimizer.at("beta2").get<double>()});
     o.eps(optimizer.at("eps").get<double>());
   }
-  TrainSampler sampler(data.train, T, static_cast<std::uint64_t>(run.seed) * 0x9E3779B97F4A7C15ULL + 1);
   const std::string eval_split = train.value("eval_split", std::string("validation"));
   const auto val_batches = validation_batches(data.val, evaluation_range(data, eval_split), T, batch_size,
                                               train.at("eval_batches").get<std::int64_t>(), settings.device);
@@ -252,7 +222,6 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   });
   if (resumed) {
     state = restore_checkpoint(resumed->bytes, parts);
-    sampler.set_rng_state(state.sampler_rng);
     print(fmt::format("[{}] resuming from step {} ({})", settings.label, state.step, resumed->file.string()));
   } else if (newest_checkpoint_step(checkpoint_dir)) {
     print(fmt::format("[{}] warning: no usable checkpoint, training from scratch", settings.label));
@@ -328,7 +297,6 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   };
   auto last_checkpoint = Clock::now();
   const auto save_checkpoint = [&] {
-    state.sampler_rng = sampler.rng_state();
     store_checkpoint(checkpoint_dir, state.step, serialize_checkpoint(state, parts));
     last_checkpoint = Clock::now();
     if (settings.heartbeat) settings.heartbeat();
@@ -349,6 +317,13 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   // is bounded), and a time budget's schedule and stop use the host's clock: the approximation is
   // that lag, and the train_seconds recorded at the end may pass the budget by as much.
   PendingLosses pending(grad_accum);
+  BatchLoader loader(data.train,
+                     {.seq_len = T,
+                      .batch_size = batch_size,
+                      .grad_accum = grad_accum,
+                      .seed = static_cast<std::uint64_t>(run.seed) * 0x9E3779B97F4A7C15ULL + 1,
+                      .pinned = settings.device.is_cuda()},
+                     state.sampler_rng);
   TrainingStep step(StepParts{.model = model,
                               .adamw = adamw,
                               .muon = muon.get(),
@@ -366,9 +341,9 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
     const double lr = time_budget ? scheduled_lr_at(train_seconds_now() / *time_budget, warmup_fraction, peak_lr,
                                                     min_lr_fraction)
                                   : scheduled_lr(state.step, steps, warmup_steps, peak_lr, min_lr_fraction);
-    std::vector<Batch> batches;
-    for (std::int64_t micro = 0; micro < grad_accum; ++micro) batches.push_back(sampler.next(batch_size, settings.device));
-    step.load(batches);
+    LoadedStep loaded = loader.next();
+    step.load(loaded.batches);
+    state.sampler_rng = std::move(loaded.rng_after);  // a checkpoint continues after this step's draws
     pending.add(step.run(lr, muon_peak_lr * lr / peak_lr));  // Muon: the same schedule, scaled to its peak
     const std::int64_t done = ++state.step;
 
