@@ -106,6 +106,9 @@ torch::Tensor TrainingStep::run(double lr, double muon_lr) {
 }
 
 void TrainingStep::record() {
+  // The graph gets a memory pool of its own: hand the eager steps' cached blocks back first, so
+  // the two do not sit side by side in the device's memory.
+  release_cached_memory(parts_.device);
   try {
     graph_ = recorder_(parts_.device, [this] { graph_losses_ = compute(); });
     phase_ = Phase::recorded;
