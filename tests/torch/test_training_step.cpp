@@ -68,7 +68,7 @@ struct Fixture {
   }
 
   // kSteps steps of a fresh model from seed 7 through a TrainingStep; a null `recorder` trains eagerly.
-  Outcome train(ablate::CudaGraphPolicy policy, std::optional<Fault> fault) {
+  Outcome train(ablate::CudaGraphPolicy policy, std::optional<Fault> fault, std::int64_t steps_before = 0) {
     Outcome out;
     at::manual_seed(7);
     ablate::Transformer model(ablate::plan_model(sweep.runs.at(0).config, data.vocab_size, registry), registry);
@@ -87,7 +87,7 @@ struct Fixture {
         return std::make_unique<StandInGraph>(step, f, &out.replays);
       };
     ablate::TrainingStep step({.model = model, .adamw = adamw, .muon = &muon, .grad_accum = 2, .batch_size = 4,
-                               .seq_len = 16, .grad_clip = 1.0},
+                               .seq_len = 16, .grad_clip = 1.0, .steps_before = steps_before},
                               policy, [&](const std::string& w) { out.warnings.push_back(w); }, recorder);
     const auto limit = data.train.size() - 18;
     for (std::int64_t s = 0; s < kSteps; ++s) {
@@ -128,12 +128,13 @@ TEST_CASE("a faithfully recorded step is checked once and replays bit-identical 
   const Outcome eager = f.train(ablate::CudaGraphPolicy::off, std::nullopt);
   CHECK(eager.graph_status == "off");
   CHECK(eager.losses.front() > eager.losses.back());  // it trains
-  const Outcome graphed = f.train(ablate::CudaGraphPolicy::required, Fault::none);
+  const Outcome graphed = f.train(ablate::CudaGraphPolicy::required, Fault::none, /*steps_before=*/100);
   check_same(graphed, eager);
   CHECK(graphed.recordings == 1);
-  // recorded at step 4 (after 3 warm-up steps), checked at step 5, replayed for steps 5-9
+  // recorded at its 4th step (after 3 warm-up steps), checked at the 5th, replayed for the 5th-9th;
+  // the status names the run's step (a resumed run's 100 steps before included)
   CHECK(graphed.replays == kSteps - ablate::TrainingStep::kWarmupSteps - 1);
-  CHECK(graphed.graph_status == "replayed from step 5");
+  CHECK(graphed.graph_status == "replayed from step 105");
   CHECK(graphed.warnings.empty());
 }
 

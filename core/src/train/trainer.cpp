@@ -332,7 +332,8 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
                               .grad_accum = grad_accum,
                               .batch_size = batch_size,
                               .seq_len = T,
-                              .grad_clip = grad_clip},
+                              .grad_clip = grad_clip,
+                              .steps_before = state.step},
                     settings.cuda_graph,
                     [&](const std::string& warning) { print(fmt::format("[{}] warning: {}", settings.label, warning)); });
   auto interval_start = Clock::now();

@@ -155,7 +155,7 @@ torch::Tensor TrainingStep::check_and_replay() {
   graph_->replay();
   if (!graph_losses_.defined()) {  // a recording that never reached the loss
     restore();
-    fall_back(fmt::format("its replay produced no losses at step {}", steps_run_));
+    fall_back(fmt::format("its replay produced no losses at step {}", parts_.steps_before + steps_run_));
     return compute();
   }
   const at::Tensor replay_losses = graph_losses_.clone();
@@ -175,12 +175,12 @@ torch::Tensor TrainingStep::check_and_replay() {
     restore();
     fall_back(fmt::format("its replay disagreed with an eager step at step {} (loss gap {:.2e}, "
                           "update gap {:.2e}; tolerated {:.0e} and {:.0e})",
-                          steps_run_, loss_gap, update_gap, kLossTolerance, kUpdateTolerance));
+                          parts_.steps_before + steps_run_, loss_gap, update_gap, kLossTolerance, kUpdateTolerance));
     const at::AutoGradMode grad_mode(true);
     return compute();
   }
   phase_ = Phase::replaying;
-  graph_status_ = fmt::format("replayed from step {}", steps_run_);
+  graph_status_ = fmt::format("replayed from step {}", parts_.steps_before + steps_run_);
   before.clear();
   eager_params.clear();
   reset_peak_memory(parts_.device);  // the copies above are not what a step needs

@@ -41,6 +41,7 @@ struct StepParts {
   Precision precision = Precision::fp32;
   std::int64_t grad_accum = 1, batch_size = 1, seq_len = 1;
   double grad_clip = 0.0;  // 0: no clipping
+  std::int64_t steps_before = 0;  // steps trained before this one's first (a resumed run's), for messages
 };
 
 /// Records a step into a graph (record_step_graph, or a test's stand-in).
@@ -62,7 +63,7 @@ class TrainingStep {
   /// One optimizer step at these learning rates (AdamW's and Muon's); returns the language-model
   /// loss of each micro-batch, (grad_accum,) float32, left on the device.
   torch::Tensor run(double lr, double muon_lr);
-  /// For summary.json: "replayed from step N", "off", or "not used: <reason>".
+  /// For summary.json: "replayed from step N" (the run's step), "off", or "not used: <reason>".
   const std::string& graph_status() const { return graph_status_; }
 
  private:
