@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <exception>
+#include <mutex>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -141,10 +142,14 @@ torch::Tensor TrainingStep::check_and_replay() {
   at::Generator generator = at::globalContext().defaultGenerator(parts_.device);
   std::vector<torch::Tensor> before;
   for (const auto& t : live) before.push_back(t.detach().clone());
-  const at::Tensor rng_before = generator.get_state();
+  const at::Tensor rng_before = [&] {
+    const std::lock_guard lock(generator.mutex());  // as LibTorch's own state reads do
+    return generator.get_state();
+  }();
   const auto restore = [&] {
     torch::NoGradGuard no_grad;
     for (std::size_t i = 0; i < live.size(); ++i) live[i].detach().copy_(before[i]);
+    const std::lock_guard lock(generator.mutex());
     generator.set_state(rng_before);
   };
 
