@@ -42,7 +42,7 @@ struct Evaluation {
   std::int64_t tokens = 0;
 };
 
-/// Loss and accuracy of `model` over `batches`, in eval mode (restores train mode afterwards).
+/// Loss and accuracy of `model` over `batches`, in eval mode (then back in the mode it was in).
 Evaluation evaluate(Transformer& model, const std::vector<Batch>& batches);
 
 }  // namespace ablate

@@ -71,7 +71,6 @@ EvalResult evaluate_trained_run(TrainedRun& run, const EvalOptions& options) {
     const auto windows = validation_batches(run.data.val, evaluation_range(run.data, split), T, batch_size,
                                             batches, run.device);
     const Evaluation e = evaluate(run.model, windows);
-    run.model->eval();
     return {e.loss, e.accuracy, e.tokens, fmt::format("the run's own {} split ({})", split, run.data.corpus_description)};
   }
   // Another corpus: every window of it (training split first, then validation), up to `batches`.
@@ -87,7 +86,6 @@ EvalResult evaluate_trained_run(TrainedRun& run, const EvalOptions& options) {
   if (windows.empty())
     throw Error(fmt::format("{} holds fewer than seq_len + 1 = {} tokens", other.corpus_description, T + 1));
   const Evaluation e = evaluate(run.model, windows);
-  run.model->eval();
   return {e.loss, e.accuracy, e.tokens, other.corpus_description};
 }
 
