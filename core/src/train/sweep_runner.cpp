@@ -308,14 +308,6 @@ void random_draws_in_training(const nlohmann::json& j, const std::string& path, 
   }
 }
 
-/// Workers share a generator that training draws from when two of them train on the same device.
-bool workers_share_a_device(const std::vector<c10::Device>& workers) {
-  for (std::size_t i = 0; i < workers.size(); ++i)
-    if (std::find(workers.begin() + static_cast<std::ptrdiff_t>(i) + 1, workers.end(), workers[i]) != workers.end())
-      return true;
-  return false;
-}
-
 /// The workers' devices: --devices (each entry --runs-per-device times) or --device.
 std::vector<c10::Device> worker_slots(const SweepRunOptions& options) {
   const std::vector<std::string> devices =
@@ -381,7 +373,7 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
     std::set<std::string> draws;
     for (const auto* runs : {&sweep.runs, &sweep.tune_runs})
       for (const auto& run : *runs) random_draws_in_training(run.config.at("model"), "model", draws);
-    if (!draws.empty() && workers_share_a_device(workers))
+    if (!draws.empty() && devices.size() < workers.size())  // two workers share a device
       print_error(fmt::format(
           "warning: runs that draw random numbers while training ({}) share a device's generator with another "
           "worker here: their draws interleave, so they are not reproducible (their initial weights and batches "
