@@ -40,6 +40,7 @@
 #include "ablate/safetensors_weights.h"
 #include "batch_loader.h"
 #include "evaluation.h"
+#include "optimizers.h"
 #include "training_step.h"
 
 namespace ablate {
@@ -88,34 +89,6 @@ class PendingLosses {
 
 // Steps after which the trainer reads the pending losses even when nothing else is due.
 constexpr std::int64_t kMaxUnreadSteps = 1000;
-
-// Muon takes the 2-D hidden matrices; the embedding (and LM head) stay with AdamW.
-bool is_hidden_matrix(const std::string& name, const torch::Tensor& p) {
-  return p.dim() == 2 && name != "embedding.weight" && name != "lm_head.weight";
-}
-
-// AdamW's share of the parameters, weight decay on matrices only (norms, biases and other
-// vectors are not decayed). With Muon, the hidden matrices are left out (Muon takes them).
-std::vector<torch::optim::OptimizerParamGroup> adamw_groups(Transformer& model, double weight_decay, bool with_muon) {
-  std::vector<torch::Tensor> decay, no_decay;
-  for (const auto& item : model->named_parameters()) {
-    if (with_muon && is_hidden_matrix(item.key(), item.value())) continue;
-    (item.value().dim() >= 2 ? decay : no_decay).push_back(item.value());
-  }
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
-                                 torch::optim::AdamWOptions().weight_decay(weight_decay)));
-  groups.emplace_back(no_decay,
-                      std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions().weight_decay(0.0)));
-  return groups;
-}
-
-std::vector<torch::Tensor> muon_params(Transformer& model) {
-  std::vector<torch::Tensor> params;
-  for (const auto& item : model->named_parameters())
-    if (is_hidden_matrix(item.key(), item.value())) params.push_back(item.value());
-  return params;
-}
 
 nlohmann::json components_of(const ModelPlan& plan) {
   nlohmann::json parts = nlohmann::json::array();
@@ -192,21 +165,10 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   Transformer model(plan, registry);
   model->to(settings.device);
   model->train();
-  const bool with_muon = optimizer.at("name").get<std::string>() == "muon";
   const double muon_peak_lr = optimizer.at("muon_lr").get<double>();
-  std::unique_ptr<Muon> muon;
-  if (with_muon)
-    muon = std::make_unique<Muon>(muon_params(model), MuonOptions{.momentum = optimizer.at("momentum").get<double>(),
-                                                                  .ns_steps = optimizer.at("ns_steps").get<std::int64_t>()});
-  FusedAdamW adamw(adamw_groups(model, optimizer.at("weight_decay").get<double>(), with_muon),
-                   torch::optim::AdamWOptions(peak_lr)
-                       .betas({optimizer.at("beta1").get<double>(), optimizer.at("beta2").get<double>()})
-                       .eps(optimizer.at("eps").get<double>()));
-  for (auto& group : adamw.param_groups()) {
-    auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
-    o.betas({optimizer.at("beta1").get<double>(), optimizer.at("beta2").get<double>()});
-    o.eps(optimizer.at("eps").get<double>());
-  }
+  const RunOptimizers optimizers = make_optimizers(model, optimizer);
+  FusedAdamW& adamw = *optimizers.adamw;
+  Muon* const muon = optimizers.muon.get();
   const std::string eval_split = train.value("eval_split", std::string("validation"));
   const auto val_batches = validation_batches(data.val, evaluation_range(data, eval_split), T, batch_size,
                                               train.at("eval_batches").get<std::int64_t>(), settings.device);
@@ -215,7 +177,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
 
   const auto metrics_path = settings.run_dir / "metrics.jsonl";
   const auto checkpoint_dir = settings.run_dir / "checkpoints";
-  const TrainingParts parts{.model = *model, .adamw = adamw, .muon = muon.get(), .device = settings.device};
+  const TrainingParts parts{.model = *model, .adamw = adamw, .muon = muon, .device = settings.device};
   LoopState state;  // everything the loop carries from step to step; a checkpoint restores it
   const auto resumed = load_newest_checkpoint(checkpoint_dir, [&](const std::string& warning) {
     print(fmt::format("[{}] warning: {}", settings.label, warning));
@@ -326,7 +288,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
                      state.sampler_rng);
   TrainingStep step(StepParts{.model = model,
                               .adamw = adamw,
-                              .muon = muon.get(),
+                              .muon = muon,
                               .device = settings.device,
                               .precision = settings.precision,
                               .grad_accum = grad_accum,
