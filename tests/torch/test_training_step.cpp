@@ -20,6 +20,7 @@
 #include "ablate/model.h"
 #include "ablate/model_plan.h"
 #include "ablate/sweep.h"
+#include "optimizers.h"
 #include "training_step.h"
 
 namespace {
@@ -73,20 +74,15 @@ struct Fixture {
     at::manual_seed(7);
     ablate::Transformer model(ablate::plan_model(sweep.runs.at(0).config, data.vocab_size, registry), registry);
     model->train();
-    std::vector<at::Tensor> hidden, rest;
-    for (const auto& item : model->named_parameters()) {
-      const bool matrix = item.value().dim() == 2 && item.key() != "embedding.weight" && item.key() != "lm_head.weight";
-      (matrix ? hidden : rest).push_back(item.value());
-    }
-    ablate::Muon muon(hidden, ablate::MuonOptions{});
-    ablate::FusedAdamW adamw(rest, torch::optim::AdamWOptions(3e-3).weight_decay(0.1));
+    // the trainer's optimizers for the sweep's `optimizer: {name: muon}`: Muon and fused AdamW
+    const ablate::RunOptimizers optimizers = ablate::make_optimizers(model, sweep.runs.at(0).config.at("train").at("optimizer"));
     ablate::StepRecorder recorder;
     if (fault)
       recorder = [&out, f = *fault](const c10::Device&, const std::function<void()>& step) {
         ++out.recordings;
         return std::make_unique<StandInGraph>(step, f, &out.replays);
       };
-    ablate::TrainingStep step({.model = model, .adamw = adamw, .muon = &muon, .grad_accum = 2, .batch_size = 4,
+    ablate::TrainingStep step({.model = model, .adamw = *optimizers.adamw, .muon = optimizers.muon.get(), .grad_accum = 2, .batch_size = 4,
                                .seq_len = 16, .grad_clip = 1.0, .steps_before = steps_before},
                               policy, [&](const std::string& w) { out.warnings.push_back(w); }, recorder);
     const auto limit = data.train.size() - 18;
