@@ -171,7 +171,7 @@ class Resolver {
                                   field.choices ? sweep_schema::describe_type(field) : "a string", node.describe()),
                       {}, node.where);
         if (field.choices) {
-          const auto choices = split(field.choices, '|');
+          const auto choices = sweep_schema::split_choices(field.choices);
           if (std::find(choices.begin(), choices.end(), node.text) == choices.end())
             throw Error(fmt::format("'{}' must be one of {}, got {}", name, field.choices, node.describe()),
                         did_you_mean(node.text, choices), node.where);
@@ -205,8 +205,8 @@ class Resolver {
                     plugin_where);
       plugin_name = plugin->value.text;
       record(join_path(path, "plugin"), plugin_where);
-    } else if (field.default_value != nullptr && std::string(field.default_value) != "null") {
-      plugin_name = default_node(field, node.where).find("plugin")->value.text;
+    } else if (const std::string fallback = sweep_schema::default_plugin(field); !fallback.empty()) {
+      plugin_name = fallback;
     } else {
       throw Error(fmt::format("'{}' has no 'plugin' key: which {} plugin?", name, kinds_text(kinds)),
                   fmt::format("loaded: {}", loaded_text(kinds)), node.where);
@@ -295,10 +295,9 @@ class Resolver {
                               "{{kind: sentencepiece, model: PATH}} or {{kind: pretokenized, vocab_size: N}}, got {}",
                               node.describe()),
                   {}, node.where);
-    std::string kind = "bpe";
+    std::string kind = sweep_schema::kDefaultTokenizerKind;
     if (const LocatedEntry* k = node.find("kind")) {
-      const SchemaField kind_field{.name = "kind", .type = FieldType::string,
-                                   .choices = "bpe|byte|sentencepiece|pretokenized"};
+      const SchemaField& kind_field = *sweep_schema::find_field(sweep_schema::tokenizer_fields(kind), "kind");
       kind = value(k->value, kind_field, join_path(path, "kind")).get<std::string>();
     }
     json out = section(node, sweep_schema::tokenizer_fields(kind), path);

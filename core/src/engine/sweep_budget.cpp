@@ -33,7 +33,7 @@ std::optional<Budget> parse(const LocatedEntry* entry) {
     throw Error(fmt::format("'budget' needs both 'kind' and 'value'"), example, node.where);
   const std::vector<std::string>& known = kinds();
   if (!kind->value.is_scalar() || std::find(known.begin(), known.end(), kind->value.text) == known.end())
-    throw Error(fmt::format("'budget.kind' must be one of steps|tokens|flops|seconds, got {}", kind->value.describe()),
+    throw Error(fmt::format("'budget.kind' must be one of {}, got {}", fmt::join(known, "|"), kind->value.describe()),
                 kind->value.is_scalar() ? sweep_schema::did_you_mean(kind->value.text, known) : std::string(),
                 kind->value.where);
   budget.kind = kind->value.text;

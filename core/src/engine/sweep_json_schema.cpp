@@ -81,18 +81,6 @@ std::optional<json> default_json(const SchemaField& f) {
   return std::nullopt;
 }
 
-/// The plugin a component field names in its default (`{plugin: mha}` → "mha"), or "".
-std::string default_plugin(const SchemaField& f) {
-  if (f.default_value == nullptr || is_null_text(f.default_value)) return {};
-  try {
-    const LocatedNode node = parse_located_yaml(f.default_value, "default");
-    const LocatedEntry* plugin = node.find("plugin");
-    return plugin != nullptr && plugin->value.is_scalar() ? plugin->value.text : std::string();
-  } catch (const Error&) {
-    return {};
-  }
-}
-
 /// `null` added to what a schema accepts (model.vocab_size: null, model.dense_ffn: null).
 void allow_null(json& s) {
   if (s.contains("type")) {
@@ -194,12 +182,8 @@ class SchemaBuilder {
 
   /// One closed map per tokenizer kind; `kind` may be left out only for the default kind (bpe).
   json tokenizer(const SchemaField& f, const std::string& path) {
-    std::string default_kind;  // the kind of the default tokenizer, which the loader assumes when `kind` is left out
-    if (const auto d = default_json(f); d && d->is_object() && d->contains("kind"))
-      default_kind = (*d)["kind"].get<std::string>();
+    const std::string default_kind = sweep_schema::kDefaultTokenizerKind;  // what the loader assumes without `kind`
     const SchemaField* kind_field = sweep_schema::find_field(sweep_schema::tokenizer_fields(default_kind), "kind");
-    if (kind_field == nullptr || kind_field->choices == nullptr)
-      throw std::logic_error("sweep_json_schema: the default tokenizer has no 'kind' field with choices");
     json forms = json::array();
     for (const std::string& kind : sweep_schema::split_choices(kind_field->choices)) {
       json s = section(sweep_schema::tokenizer_fields(kind), path, /*nullable=*/false);
@@ -220,7 +204,7 @@ class SchemaBuilder {
   /// `{plugin: NAME, ...options}` for every loaded plugin of the kinds the slot takes. `plugin` is
   /// required except for the slot's default plugin, as in the loader (`attention: {n_heads: 4}`).
   json slot(const SchemaField& f) {
-    const std::string fallback = default_plugin(f);
+    const std::string fallback = sweep_schema::default_plugin(f);
     json variants = json::array();
     std::set<std::string> seen;  // the loader takes the first kind that has a plugin of that name
     std::vector<std::string> kinds;

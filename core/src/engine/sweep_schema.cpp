@@ -7,6 +7,9 @@
 
 #include <fmt/format.h>
 
+#include "ablate/error.h"
+#include "yaml_json.h"
+
 namespace ablate::sweep_schema {
 namespace {
 
@@ -256,6 +259,18 @@ SchemaField option_field(const sdk::OptionSpec& option) {
     case sdk::OptionType::component: f.type = T::component; break;
   }
   return f;
+}
+
+std::string default_plugin(const SchemaField& field) {
+  const std::string text = field.default_value ? field.default_value : "";
+  if (text.empty() || text == "null" || text == "~") return {};
+  try {
+    const LocatedNode node = parse_located_yaml(text, "default");
+    const LocatedEntry* plugin = node.find("plugin");
+    return plugin != nullptr && plugin->value.is_scalar() ? plugin->value.text : std::string();
+  } catch (const Error&) {
+    return {};
+  }
 }
 
 std::vector<std::string> split_choices(const char* choices) {

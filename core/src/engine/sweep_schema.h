@@ -57,6 +57,8 @@ std::span<const SchemaField> corpus_fields(const std::string& form);
 /// The corpus given by name alone (`corpus: kjv`), and the keys that name a corpus map's form, in
 /// the order the loader looks for them ("text", "jsonl", "tokens").
 inline constexpr const char* kNamedCorpus = "kjv";
+/// The tokenizer kind of a `data.tokenizer` map that leaves `kind` out.
+inline constexpr const char* kDefaultTokenizerKind = "bpe";
 const std::vector<std::string>& corpus_forms();
 /// What `tune.metric` may select on: val_loss (lower is better) or val_accuracy (higher is better).
 const std::vector<std::string>& tune_metrics();
@@ -65,6 +67,8 @@ const std::vector<std::string>& tune_metrics();
 std::vector<std::string> split_choices(const char* choices);
 /// The host's view of a plugin option (a component option's `choices` is its kind).
 SchemaField option_field(const sdk::OptionSpec& option);
+/// The plugin a component field's default names (`{plugin: mha}` → "mha"); "" when it has none.
+std::string default_plugin(const SchemaField& field);
 /// The plugin kinds a component field takes ("mlp|moe" → mlp, moe); unknown names are skipped.
 std::vector<sdk::Kind> component_kinds(const char* choices);
 
