@@ -15,10 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ablate/data.h"
-#include "ablate/device.h"
 #include "ablate/json_file.h"
-#include "ablate/mfu.h"
-#include "ablate/precision.h"
 #include "ablate/model_plan.h"
 #include "ablate/plan.h"
 #include "ablate/seeds_advice.h"
@@ -153,14 +150,7 @@ void run_plan(const PlanOptions& options, const GlobalOptions& global) {
                 {"seconds_to_train", seconds}});
       line += fmt::format("\n  measured {:.4g} s/step, {:.4g} s/eval batch over {} steps on {}; {} to train",
                           t.seconds_per_step, t.seconds_per_eval_batch, t.steps, t.device, format_seconds(seconds));
-      // The warm-up's MFU (peak_flops.h): training FLOPs per step (3 × forward, as the trainer counts
-      // them) over the measured step time and the device's peak.
-      const auto& train = m.first->config.at("train");
-      const double tokens_per_step = static_cast<double>(train.at("batch_size").get<std::int64_t>() *
-                                                         train.at("grad_accum").get<std::int64_t>() * plan.seq_len);
-      const c10::Device device = parse_device(options.warmup.device);
-      const nlohmann::json mfu = run_mfu_fields(device, parse_precision(options.warmup.precision, device),
-                                                3.0 * plan.total.flops_per_token * tokens_per_step, t.seconds_per_step);
+      const nlohmann::json& mfu = t.mfu;
       j.update(mfu);
       line += mfu["mfu"].is_number()
                   ? fmt::format("; MFU {:.1f}% of the {:.4g} TFLOP/s {} peak", 100.0 * mfu["mfu"].get<double>(),

@@ -47,6 +47,14 @@ struct ModelPlan {
   const sdk::ComponentSpec& ffn_of(std::int64_t layer) const;
 };
 
+/// Training FLOPs per forward FLOP: forward + backward ≈ 3 forward passes (the backward pass costs
+/// about twice the forward), the one rule of FLOP budgets, summaries, plan and plots.
+inline constexpr double kTrainFlopsPerForwardFlop = 3.0;
+/// Training FLOPs of `tokens` tokens through a model of `flops_per_token` forward FLOPs per token.
+inline double train_flops(double flops_per_token, double tokens) {
+  return kTrainFlopsPerForwardFlop * flops_per_token * tokens;
+}
+
 /// Plans the model of a resolved run configuration (sweep.h). `vocab_size` is the tokenizer's;
 /// model.vocab_size, when set, must be at least that. Throws ablate::Error on inconsistent options.
 ModelPlan plan_model(const nlohmann::json& run_config, std::int64_t tokenizer_vocab_size,

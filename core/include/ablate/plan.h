@@ -33,6 +33,9 @@ struct StepTiming {
   double seconds_per_step = 0.0;        // one optimizer step: grad_accum × (forward + backward) + update
   double seconds_per_eval_batch = 0.0;  // one forward pass without gradients over (batch_size, seq_len)
   std::string device;                   // device_description(), e.g. "cpu (2 threads)"
+  /// The warm-up's MFU fields (mfu.h: precision, peak_flops_per_second, mfu or mfu_reason): the
+  /// training FLOPs of a step over seconds_per_step and the device's peak.
+  nlohmann::json mfu;
 };
 
 /// Builds `run`'s model and optimizer as the trainer does and times `options.steps` training steps

@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 #include <gnuplot-iostream.h>
 
+#include "ablate/model_plan.h"
 #include "report_internal.h"
 
 namespace ablate::report {
@@ -102,14 +103,14 @@ std::string render(const fs::path& dir, const Spec& spec) {
 /// What a loss curve is plotted against.
 enum class Axis { seconds, tokens, flops };
 
-/// x of one evaluation: training seconds, tokens, or training FLOPs (tokens · 3 · forward FLOPs
-/// per token of the run's model, the rule of a FLOP budget); nullopt when the run lacks its FLOPs.
+/// x of one evaluation: training seconds, tokens, or training FLOPs (model_plan.h's train_flops of
+/// the run's forward FLOPs per token); nullopt when the run lacks its FLOPs.
 std::optional<double> x_of(const RunRecord& run, const EvalPoint& p, Axis axis) {
   switch (axis) {
     case Axis::seconds: return p.seconds;
     case Axis::tokens: return p.tokens;
     case Axis::flops:
-      if (auto f = run.number("flops_per_token")) return p.tokens * 3.0 * *f;
+      if (auto f = run.number("flops_per_token")) return train_flops(*f, p.tokens);
       return std::nullopt;
   }
   return std::nullopt;

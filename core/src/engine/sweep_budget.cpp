@@ -64,7 +64,7 @@ void apply(const Budget& budget, nlohmann::json& config, const PluginRegistry& r
     steps = budget.value / tokens_per_step;
   } else if (budget.kind == "flops") {
     const ModelPlan plan = plan_model(config, tokenizer_vocab_size(config.at("data")), registry);
-    const double flops_per_step = kTrainFlopsPerForwardFlop * plan.total.flops_per_token * tokens_per_step;
+    const double flops_per_step = train_flops(plan.total.flops_per_token, tokens_per_step);
     steps = budget.value / flops_per_step;
   } else {  // seconds: train.steps stays, as the cap
     train["budget"] = {{"kind", budget.kind}, {"value", budget.value}};

@@ -23,9 +23,6 @@
 
 namespace ablate::sweep_budget {
 
-/// Training FLOPs per token per forward FLOP (forward + backward ≈ 3 forward passes).
-inline constexpr double kTrainFlopsPerForwardFlop = 3.0;
-
 /// The units a budget may be given in: steps, tokens, flops, seconds.
 const std::vector<std::string>& kinds();
 

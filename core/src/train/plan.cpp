@@ -16,6 +16,7 @@
 #include "ablate/data.h"
 #include "ablate/device.h"
 #include "ablate/error.h"
+#include "ablate/mfu.h"
 #include "ablate/model.h"
 #include "ablate/precision.h"
 #include "evaluation.h"
@@ -51,7 +52,8 @@ StepTiming measure_step_time(const RunSpec& run, const PluginRegistry& registry,
   const std::int64_t vocab = tokenizer_vocab_size(run.config.at("data"));
 
   torch::manual_seed(static_cast<std::uint64_t>(run.seed));
-  Transformer model(plan_model(run.config, vocab, registry), registry);
+  const ModelPlan plan = plan_model(run.config, vocab, registry);
+  Transformer model(plan, registry);
   model->to(device);
   model->train();
   const RunOptimizers optimizers = make_optimizers(model, optimizer);
@@ -81,6 +83,8 @@ StepTiming measure_step_time(const RunSpec& run, const PluginRegistry& registry,
   for (std::int64_t i = 0; i < options.steps; ++i) train_step();
   synchronize(device);
   timing.seconds_per_step = seconds_since(start) / static_cast<double>(options.steps);
+  timing.mfu = run_mfu_fields(device, precision, train_flops(plan.total.flops_per_token, static_cast<double>(B * grad_accum * T)),
+                              timing.seconds_per_step);
 
   // The trainer's evaluation, over batches already on the device as its validation batches are.
   std::vector<Batch> eval_batches;

@@ -389,8 +389,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   summary["stopped_by"] = status == "diverged" ? "divergence" : status == "interrupted" ? "interrupt" : stopped_by;
   summary["budget"] = train.contains("budget") ? train.at("budget") : nlohmann::json{{"kind", "steps"}, {"value", steps}};
   summary["tokens"] = tokens;
-  // Forward + backward ≈ 3 forward passes (the same rule as a FLOP budget, sweep_budget.h).
-  summary["train_flops"] = 3.0 * plan.total.flops_per_token * static_cast<double>(tokens);
+  summary["train_flops"] = train_flops(plan.total.flops_per_token, static_cast<double>(tokens));
   summary["train_seconds"] = state.train_seconds;
   summary["eval_seconds"] = state.eval_seconds;
   summary["tokens_per_second"] = static_cast<double>(tokens) / std::max(1e-9, state.train_seconds);
