@@ -20,18 +20,14 @@ struct CheckPluginOptions {
   std::int64_t seq_len = 32;
 };
 
-/// `--set key=value` → (key, value); `plugin` and a key given twice are refused.
+/// `--set key=value` → (key, value), in order (resolve_component refuses `plugin` and repeats).
 std::vector<std::pair<std::string, std::string>> parse_set(const std::vector<std::string>& items) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& item : items) {
     const auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0)
       throw Error(fmt::format("--set '{}' is not key=value", item), "e.g. --set n_heads=4");
-    std::string key = item.substr(0, eq);
-    if (key == "plugin") throw Error("--set plugin=... is not an option: name the plugin as the second argument");
-    for (const auto& [seen, value] : out)
-      if (seen == key) throw Error(fmt::format("--set {} is given twice", key));
-    out.emplace_back(std::move(key), item.substr(eq + 1));
+    out.emplace_back(item.substr(0, eq), item.substr(eq + 1));
   }
   return out;
 }

@@ -106,7 +106,8 @@ sdk::ComponentSpec component_spec(sdk::Kind kind, const nlohmann::json& componen
 
 /// One component given as option texts rather than a sweep file (`ablate check-plugin --set
 /// n_heads=4` gives {"n_heads", "4"}; each value is YAML), validated against its plugin's schema by
-/// the same code as a sweep's component, with every default filled in. Errors name `--set KEY`.
+/// the same code as a sweep's component, with every default filled in. Errors name `--set KEY`;
+/// `plugin` among the options, or a key given twice, is refused as a YAML map would refuse it.
 nlohmann::json resolve_component(sdk::Kind kind, const std::string& plugin,
                                  const std::vector<std::pair<std::string, std::string>>& options,
                                  const PluginRegistry& registry);

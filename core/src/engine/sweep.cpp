@@ -916,6 +916,9 @@ nlohmann::json resolve_component(sdk::Kind kind, const std::string& plugin,
   name.value.text = plugin;
   node.entries.push_back(std::move(name));
   for (const auto& [key, text] : options) {
+    // What a YAML map refuses by itself: a second `plugin`, or a key given twice.
+    if (key == "plugin") throw Error("--set plugin=... is not an option: name the plugin as the second argument");
+    if (node.find(key) != nullptr) throw Error(fmt::format("--set {} is given twice", key));
     LocatedEntry entry;
     entry.key = key;
     entry.key_where = {"--set " + key, 0, 0};
