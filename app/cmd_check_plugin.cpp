@@ -7,6 +7,7 @@
 
 #include "ablate/error.h"
 #include "ablate/plugin_check.h"
+#include "ablate/plugin_registry.h"
 #include "commands.h"
 
 namespace ablate::app {
@@ -58,7 +59,7 @@ void setup_check_plugin(CLI::App& app, const GlobalOptions& global) {
                                  "parameter count and (attention) causality");
   cmd->add_option("kind", options->kind, "attention, mlp, moe or norm")
       ->required()
-      ->check(CLI::IsMember({"attention", "mlp", "moe", "norm"}));
+      ->check(CLI::IsMember(kind_names()));
   cmd->add_option("name", options->plugin, "the plugin's name (`ablate plugins` lists them)")->required();
   cmd->add_option("--set", options->set, "an option of the plugin, key=value with a YAML value (repeatable)")
       ->allow_extra_args(false);

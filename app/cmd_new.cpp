@@ -9,6 +9,7 @@
 
 #include "ablate/build_info.h"
 #include "ablate/error.h"
+#include "ablate/plugin_registry.h"
 #include "commands.h"
 #include "plugin_templates.h"
 
@@ -114,7 +115,7 @@ void setup_new(CLI::App& app, const GlobalOptions& global) {
                                                "NAME.cpp, README.md, sweep.yaml");
   plugin->add_option("--kind", options->kind, "attention, mlp, moe or norm")
       ->required()
-      ->check(CLI::IsMember({"attention", "mlp", "moe", "norm"}));
+      ->check(CLI::IsMember(kind_names()));
   plugin->add_option("--name", options->name, "the plugin's name, a C identifier")->required();
   plugin->add_option("dir", options->dir, "a new or empty directory for the project")->required();
   plugin->callback([options, &global] { run_new_plugin(*options, global); });

@@ -18,6 +18,7 @@
 #include "ablate/json_file.h"
 #include "ablate/model_plan.h"
 #include "ablate/plan.h"
+#include "ablate/precision.h"
 #include "ablate/seeds_advice.h"
 #include "ablate/sweep.h"
 #include "ablate/sweep_runner.h"
@@ -205,7 +206,7 @@ void setup_plan(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   cmd->add_option("--precision", options->warmup.precision, "precision of the warm-up: auto, bf16 or fp32")
       ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "bf16", "fp32"}));
+      ->check(CLI::IsMember(precision_choices()));
   cmd->add_option("--threads", options->warmup.threads, "CPU threads for LibTorch (0: its default)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--warmup-steps", options->warmup.steps,

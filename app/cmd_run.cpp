@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "ablate/precision.h"
 #include "ablate/shard.h"
 #include "ablate/sweep_runner.h"
 #include "commands.h"
@@ -114,7 +115,7 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--precision", options->runner.precision,
                   "auto (bf16 on CUDA, fp32 on the CPU), bf16 (autocast, fp32 master weights) or fp32")
       ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "bf16", "fp32"}));
+      ->check(CLI::IsMember(precision_choices()));
   cmd->add_option("--cuda-graph", options->runner.cuda_graph,
                   "record the training step once as a CUDA graph and replay it: auto (on a GPU, checked against "
                   "an eager step, eager when it cannot be used), on (fail instead) or off")

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "ablate/error.h"
+#include "ablate/precision.h"
 #include "ablate/slurm.h"
 #include "ablate/sweep.h"
 #include "commands.h"
@@ -112,7 +113,7 @@ void setup_slurm(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--device", options->job.device, "device of every task: cuda, cuda:N or cpu")->capture_default_str();
   cmd->add_option("--precision", options->job.precision, "precision of every task: auto, bf16 or fp32 (as ablate run)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "bf16", "fp32"}));
+      ->check(CLI::IsMember(precision_choices()));
   cmd->add_option("--threads", options->job.threads, "CPU threads for LibTorch per task (0: its default)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--partition", options->job.partition, "sbatch --partition");

@@ -67,6 +67,8 @@ class PluginRegistry {
 
 /// The kind called `name` ("attention", "mlp", "moe", "norm"); nullopt for any other text.
 std::optional<sdk::Kind> kind_named(const std::string& name);
+/// Every kind's name, in that order (the choices of a --kind flag).
+std::vector<std::string> kind_names();
 
 /// The directory of the plugins built with ablate: `<prefix>/lib/ablate/plugins` beside the
 /// running executable's `<prefix>/bin` (build tree, `cmake --install`), or `plugins/` in the

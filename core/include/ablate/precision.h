@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
@@ -25,6 +26,8 @@ enum class Precision { fp32, bf16 };
 Precision parse_precision(const std::string& text, const c10::Device& device);
 /// "fp32" or "bf16".
 std::string precision_name(Precision precision);
+/// What parse_precision takes: auto, bf16, fp32 (the choices of a --precision flag).
+const std::vector<std::string>& precision_choices();
 
 /// Autocast to bf16 on `device`'s type for the scope's lifetime when `precision` is bf16; nothing
 /// for fp32. On leaving, the previous autocast state is restored and autocast's cache of weight

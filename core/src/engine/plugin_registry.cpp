@@ -166,10 +166,20 @@ sdk::ModelContext PluginRegistry::bind(sdk::ModelContext context) const {
   return context;
 }
 
+namespace {
+constexpr sdk::Kind kAllKinds[] = {sdk::Kind::attention, sdk::Kind::mlp, sdk::Kind::moe, sdk::Kind::norm};
+}  // namespace
+
 std::optional<sdk::Kind> kind_named(const std::string& name) {
-  for (sdk::Kind kind : {sdk::Kind::attention, sdk::Kind::mlp, sdk::Kind::moe, sdk::Kind::norm})
+  for (sdk::Kind kind : kAllKinds)
     if (name == sdk::kind_name(kind)) return kind;
   return std::nullopt;
+}
+
+std::vector<std::string> kind_names() {
+  std::vector<std::string> names;
+  for (sdk::Kind kind : kAllKinds) names.emplace_back(sdk::kind_name(kind));
+  return names;
 }
 
 std::filesystem::path default_plugin_dir() {

@@ -15,6 +15,11 @@ Precision parse_precision(const std::string& text, const c10::Device& device) {
   throw Error("unknown precision '" + text + "'", "use auto, bf16 or fp32");
 }
 
+const std::vector<std::string>& precision_choices() {
+  static const std::vector<std::string> choices = {"auto", "bf16", "fp32"};
+  return choices;
+}
+
 std::string precision_name(Precision precision) { return precision == Precision::bf16 ? "bf16" : "fp32"; }
 
 AutocastScope::AutocastScope(const c10::Device& device, Precision precision)
