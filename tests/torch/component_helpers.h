@@ -1,5 +1,6 @@
 // What the component tests share: the built-in plugins, a model context, a component spec with
-// every option at its schema default (plus overrides), and a module's parameter count.
+// every option at its schema default (plus overrides). A module's parameter count is
+// ablate::parameter_count (model.h).
 //
 //   auto mha = registry().create(spec(Kind::attention, "mha", {{{"n_heads", std::int64_t{4}}}}), context(32));
 #pragma once
@@ -63,12 +64,6 @@ inline ablate::sdk::ComponentSpec spec_in(const ablate::PluginRegistry& reg, abl
 inline ablate::sdk::ComponentSpec spec(ablate::sdk::Kind kind, const std::string& plugin,
                                        const ablate::sdk::Options& overrides = {}) {
   return spec_in(registry(), kind, plugin, overrides);
-}
-
-inline std::int64_t count_parameters(const torch::nn::Module& m) {
-  std::int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
 }
 
 }  // namespace component_test

@@ -7,6 +7,7 @@
 #include <torch/nn/functional/activation.h>
 
 #include "ablate/causality.h"
+#include "ablate/model.h"
 #include "ablate/plugin_registry.h"
 #include "ablate/sdk/component.h"
 
@@ -18,7 +19,6 @@ namespace {
 
 using component_test::context;
 using component_test::context_in;
-using component_test::count_parameters;
 using component_test::registry;
 using component_test::spec;
 using component_test::spec_in;
@@ -89,7 +89,7 @@ TEST_CASE("each plugin builds exactly the parameters its cost function counts", 
     CAPTURE(s.plugin);
     const auto module = registry().create(s, context(32));
     const auto cost = registry().cost(s, context(32));
-    CHECK(count_parameters(*module) == cost.params_total);
+    CHECK(ablate::parameter_count(*module) == cost.params_total);
     CHECK(cost.params_active <= cost.params_total);
   }
 }

@@ -9,6 +9,7 @@
 #include <ATen/ATen.h>
 
 #include "ablate/causality.h"
+#include "ablate/model.h"
 #include "ablate/plugin_registry.h"
 #include "ablate/sdk/component.h"
 #include "ablate/sdk/rope.h"
@@ -22,7 +23,6 @@ using sdk::Kind;
 namespace {
 
 using component_test::context;
-using component_test::count_parameters;
 using component_test::registry;
 
 // An mla spec with every option at its schema default, then `overrides`.
@@ -177,7 +177,7 @@ TEST_CASE("mla's parameter count equals its formula at exp1's lora and enhanced 
     const auto cost = registry().cost(spec, context(d, 512));
     CHECK(cost.params_total == formula);
     CHECK(cost.params_active == formula);
-    CHECK(count_parameters(*registry().create(spec, context(d, 512))) == formula);
+    CHECK(ablate::parameter_count(*registry().create(spec, context(d, 512))) == formula);
     // Six layers of it instead of mha's 4d² give the seeds' reported 128.81 M from 132,151,808.
     CHECK(132'151'808 - 6 * (4 * d * d - formula) == 128'810'624);
     // Forward FLOPs per token: 2 per multiply-add of each projection, plus scores and weighted sum over T.
@@ -196,7 +196,7 @@ TEST_CASE("mla's parameter count equals its formula at exp1's lora and enhanced 
     const auto spec = mla({{{"n_heads", H}, {"q_lora_rank", q_lora}, {"kv_lora_rank", kv_lora},
                             {"qk_rope_head_dim", rope}, {"v_head_dim", v}, {"bias", true}}});
     CHECK(registry().cost(spec, context(d, 512)).params_total == formula);
-    CHECK(count_parameters(*registry().create(spec, context(d, 512))) == formula);
+    CHECK(ablate::parameter_count(*registry().create(spec, context(d, 512))) == formula);
     CHECK(132'151'808 - 6 * (4 * d * d - formula) == 129'798'272);  // the seeds printed 129.80 M
   }
   SECTION("no query compression and nope > 0 (DeepSeek-V3's head layout at a small width)") {
@@ -205,7 +205,7 @@ TEST_CASE("mla's parameter count equals its formula at exp1's lora and enhanced 
     const auto spec = mla({{{"n_heads", h}, {"kv_lora_rank", kv}, {"qk_nope_head_dim", nope},
                             {"qk_rope_head_dim", r}, {"v_head_dim", v}}});
     CHECK(registry().cost(spec, context(dm)).params_total == formula);
-    CHECK(count_parameters(*registry().create(spec, context(dm))) == formula);
+    CHECK(ablate::parameter_count(*registry().create(spec, context(dm))) == formula);
   }
 }
 

@@ -10,6 +10,7 @@
 #include <set>
 #include <vector>
 
+#include "ablate/model.h"
 #include "ablate/plugin_registry.h"
 #include "ablate/sdk/component.h"
 #include "ablate/sdk/moe_dispatch.h"
@@ -31,7 +32,6 @@ std::shared_ptr<const ComponentSpec> expert_spec(const std::string& plugin, std:
   return std::make_shared<const ComponentSpec>(spec(Kind::mlp, plugin, {{{"d_ff", d_ff}}}));
 }
 
-using component_test::count_parameters;
 
 at::Tensor param(const torch::nn::Module& m, const std::string& name) { return m.named_parameters()[name]; }
 at::Tensor bias_of(const torch::nn::Module& m) { return m.named_buffers()["e_score_correction_bias"]; }
@@ -286,7 +286,7 @@ TEST_CASE("deepseek_v3 and glm4 build exactly the parameters their cost function
   const auto module = registry().create(s, context(d));
   const auto cost = registry().cost(s, context(d));
   const std::int64_t per_expert = (expert == "silu" ? 2 : 3) * d * d_ff;
-  CHECK(count_parameters(*module) == cost.params_total);
+  CHECK(ablate::parameter_count(*module) == cost.params_total);
   CHECK(cost.params_total == d * E + (E + n_shared) * per_expert);
   CHECK(cost.params_active == d * E + (k + n_shared) * per_expert);
   CHECK(cost.params_active < cost.params_total);

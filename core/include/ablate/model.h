@@ -59,4 +59,7 @@ class TransformerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Transformer);
 
+/// Trainable parameters of any built module (a whole model, one component).
+std::int64_t parameter_count(const torch::nn::Module& module);
+
 }  // namespace ablate

@@ -95,9 +95,11 @@ void TransformerImpl::pretty_print(std::ostream& stream) const {
       r.original_max_position, r.beta_fast, r.beta_slow, r.mscale, r.mscale_all_dim);
 }
 
-std::int64_t TransformerImpl::parameter_count() const {
+std::int64_t TransformerImpl::parameter_count() const { return ablate::parameter_count(*this); }
+
+std::int64_t parameter_count(const torch::nn::Module& module) {
   std::int64_t n = 0;
-  for (const auto& p : parameters()) n += p.numel();
+  for (const auto& p : module.parameters()) n += p.numel();
   return n;
 }
 

@@ -7,10 +7,12 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/utils.h>
 
 #include "ablate/causality.h"
 #include "ablate/error.h"
+#include "ablate/model.h"
 #include "ablate/sweep.h"
 
 namespace ablate {
@@ -52,11 +54,7 @@ std::string message_of(const std::exception& e) {
   return text;
 }
 
-std::string shape_text(at::IntArrayRef sizes) {
-  std::string out;
-  for (const std::int64_t s : sizes) out += (out.empty() ? "" : ", ") + std::to_string(s);
-  return "(" + out + ")";
-}
+std::string shape_text(at::IntArrayRef sizes) { return fmt::format("({})", fmt::join(sizes, ", ")); }
 
 /// Records `check()`'s outcome, or a failure named `name` when it throws.
 void record(PluginCheckReport& report, const std::string& name, const std::function<CheckOutcome()>& check) {
@@ -120,8 +118,7 @@ CheckOutcome backward_check(sdk::ComponentImpl& module, const at::Tensor& y, con
 }
 
 CheckOutcome params_check(const sdk::ComponentImpl& module, const sdk::Cost& cost) {
-  std::int64_t built = 0;
-  for (const auto& p : module.parameters()) built += p.numel();
+  const std::int64_t built = parameter_count(module);
   return {"params", built == cost.params_total,
           fmt::format("built module has {} parameters, cost() says params_total {}", built, cost.params_total)};
 }
