@@ -36,6 +36,7 @@ nlohmann::json corpus_argument(const std::string& data, const std::string& jsonl
 void run_eval(const EvalArgs& args, const GlobalOptions& global) {
   TrainedRun run = load_trained_run(args.run, *load_plugins(global));
   const EvalResult r = evaluate_trained_run(run, {.corpus = corpus_argument(args.data, args.field), .batches = args.batches});
+  const double perplexity = std::exp(r.loss);
   const nlohmann::json out = {{"run_dir", args.run.run_dir.string()},
                               {"run_id", run.weights_metadata["run_id"]},
                               {"weights", args.run.weights},
@@ -44,14 +45,14 @@ void run_eval(const EvalArgs& args, const GlobalOptions& global) {
                               {"tokens", r.tokens},
                               {"loss", r.loss},
                               {"accuracy", r.accuracy},
-                              {"perplexity", std::exp(r.loss)}};
+                              {"perplexity", perplexity}};
   if (args.json) {
     std::cout << out.dump(2) << std::endl;
     return;
   }
   std::cout << fmt::format("{} weights of run {} (step {}) on {}: {} tokens\nloss {:.4f}  accuracy {:.2f}%  perplexity {:.2f}\n",
                            args.run.weights, out["run_id"].get<std::string>(), out["weights_step"].get<std::int64_t>(),
-                           r.source, r.tokens, r.loss, 100.0 * r.accuracy, std::exp(r.loss));
+                           r.source, r.tokens, r.loss, 100.0 * r.accuracy, perplexity);
 }
 
 }  // namespace

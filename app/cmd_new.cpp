@@ -74,9 +74,9 @@ void run_new_plugin(const NewPluginOptions& options, const GlobalOptions& global
                             options.name),
                 "e.g. --name my_" + options.kind);
   const auto registry = load_plugins(global);
-  if (registry->find(kind, options.name) != nullptr)
+  if (const LoadedPlugin* loaded = registry->find(kind, options.name))
     throw Error(fmt::format("{} plugin '{}' is already loaded ({}); two plugins of a kind cannot share a name",
-                            options.kind, options.name, registry->get(kind, options.name).path.string()),
+                            options.kind, options.name, loaded->path.string()),
                 "choose another --name");
   check_target_dir(options.dir);
 
