@@ -11,20 +11,14 @@
 #include <torch/nn/module.h>
 
 #include "ablate/plugin_registry.h"
+#include "builtin_plugins.h"
 #include "ablate/sdk/component.h"
 #include "ablate/sdk/rope_config.h"
 
 namespace component_test {
 
-/// The built-in plugins (ABLATE_PLUGIN_DIR), loaded once and never unloaded.
-inline const ablate::PluginRegistry& registry() {
-  static ablate::PluginRegistry* r = [] {
-    auto* reg = new ablate::PluginRegistry();
-    reg->load_directory(ABLATE_PLUGIN_DIR);
-    return reg;
-  }();
-  return *r;
-}
+/// The built-in plugins, loaded once and never unloaded (builtin_plugins.h).
+inline const ablate::PluginRegistry& registry() { return ablate::test::builtin_plugins(); }
 
 /// One layer of width `d_model` over `seq_len` positions, bound to `reg` (nested components).
 inline ablate::sdk::ModelContext context_in(const ablate::PluginRegistry& reg, std::int64_t d_model,

@@ -70,15 +70,22 @@ train: {steps: 150, batch_size: 16, eval_every: 150, eval_batches: 4, log_every:
 }
 
 namespace {
-// Trains the tiny model of `yaml` into `dir` and returns its metrics.jsonl.
-std::string train_tiny(const std::string& yaml, const std::filesystem::path& dir) {
+// Trains the one run of `yaml` in `precision` into `dir`/run and returns its summary.
+nlohmann::json train_in(const std::string& yaml, const std::filesystem::path& dir,
+                        ablate::Precision precision = ablate::Precision::fp32) {
   ablate::PluginRegistry registry;
   registry.load_directory(ABLATE_PLUGIN_DIR);
   const auto sweep = ablate::parse_sweep(yaml, "tiny.yaml", registry);
   std::filesystem::remove_all(dir / "run");
   const auto data = ablate::prepare_data(sweep.runs[0].config.at("data"), dir / "cache");
-  ablate::train_run(sweep.runs[0], data, registry,
-                    {.device = c10::Device(c10::kCPU), .run_dir = dir / "run", .label = "tiny", .print = [](auto&) {}});
+  return ablate::train_run(sweep.runs[0], data, registry,
+                           {.device = c10::Device(c10::kCPU), .precision = precision, .run_dir = dir / "run",
+                            .label = "tiny", .print = [](auto&) {}});
+}
+
+// Trains the tiny model of `yaml` into `dir` and returns its metrics.jsonl.
+std::string train_tiny(const std::string& yaml, const std::filesystem::path& dir) {
+  train_in(yaml, dir);
   std::ifstream in(dir / "run" / "metrics.jsonl");
   std::string text, line;
   while (std::getline(in, line)) {
@@ -141,18 +148,6 @@ train: {steps: 60, batch_size: 8, eval_every: 60, eval_batches: 2, optimizer: {n
 }
 
 namespace {
-// Trains the one run of `yaml` in `precision` into `dir`/run and returns its summary.
-nlohmann::json train_in(const std::string& yaml, const std::filesystem::path& dir, ablate::Precision precision) {
-  ablate::PluginRegistry registry;
-  registry.load_directory(ABLATE_PLUGIN_DIR);
-  const auto sweep = ablate::parse_sweep(yaml, "tiny.yaml", registry);
-  std::filesystem::remove_all(dir / "run");
-  const auto data = ablate::prepare_data(sweep.runs[0].config.at("data"), dir / "cache");
-  return ablate::train_run(sweep.runs[0], data, registry,
-                           {.device = c10::Device(c10::kCPU), .precision = precision, .run_dir = dir / "run",
-                            .label = "tiny", .print = [](auto&) {}});
-}
-
 double first_val_loss(const std::filesystem::path& run_dir) {
   std::ifstream metrics(run_dir / "metrics.jsonl");
   std::string line;

@@ -7,16 +7,18 @@
 #include "ablate/error.h"
 #include "ablate/plugin_check.h"
 #include "ablate/plugin_registry.h"
+#include "builtin_plugins.h"
 
 using namespace ablate;
 using sdk::Kind;
 
 namespace {
 
-std::unique_ptr<PluginRegistry> registry_with(const std::string& fixture_subdir = {}) {
+/// The built-in plugins and the fixture plugins of `fixture_subdir` (a registry of its own).
+std::unique_ptr<PluginRegistry> registry_with(const std::string& fixture_subdir) {
   auto registry = std::make_unique<PluginRegistry>();
   registry->load_directory(ABLATE_PLUGIN_DIR);
-  if (!fixture_subdir.empty()) registry->load_directory(std::string(ABLATE_TEST_PLUGIN_DIR) + "/" + fixture_subdir);
+  registry->load_directory(std::string(ABLATE_TEST_PLUGIN_DIR) + "/" + fixture_subdir);
   return registry;
 }
 
@@ -36,7 +38,7 @@ std::string describe(const PluginCheckReport& report) {
 }  // namespace
 
 TEST_CASE("every built-in plugin passes check-plugin with its default options", "[plugin_check]") {
-  const auto registry = registry_with();
+  const PluginRegistry* registry = &ablate::test::builtin_plugins();
   for (const Kind kind : {Kind::attention, Kind::mlp, Kind::moe, Kind::norm}) {
     for (const auto& name : registry->names(kind)) {
       CAPTURE(sdk::kind_name(kind), name);
@@ -53,7 +55,7 @@ TEST_CASE("every built-in plugin passes check-plugin with its default options", 
 
 TEST_CASE("check-plugin fills a required expert or d_ff with a stand-in and resolves --set like a sweep",
           "[plugin_check]") {
-  const auto registry = registry_with();
+  const PluginRegistry* registry = &ablate::test::builtin_plugins();
   const PluginCheckReport moe = check_plugin(*registry, {.kind = Kind::moe, .plugin = "topk", .d_model = 32});
   REQUIRE(moe.filled_in == std::vector<std::string>{"expert={plugin: silu, d_ff: 64}"});
   CHECK(moe.component["expert"] == nlohmann::json{{"plugin", "silu"}, {"d_ff", 64}});
@@ -71,7 +73,7 @@ TEST_CASE("check-plugin fills a required expert or d_ff with a stand-in and reso
 }
 
 TEST_CASE("check-plugin refuses bad input with ablate::Error before building anything", "[plugin_check]") {
-  const auto registry = registry_with();
+  const PluginRegistry* registry = &ablate::test::builtin_plugins();
   using Catch::Matchers::Contains;
   CHECK_THROWS_WITH(check_plugin(*registry, {.kind = Kind::attention, .plugin = "mhaa"}),
                     Contains("no attention plugin named 'mhaa'") && Contains("mha, mla"));
@@ -79,6 +81,11 @@ TEST_CASE("check-plugin refuses bad input with ablate::Error before building any
                     Contains("unknown option 'n_head'"));
   CHECK_THROWS_WITH(check_plugin(*registry, {.kind = Kind::attention, .plugin = "mha", .set = {{"n_heads", "zero"}}}),
                     Contains("'n_heads' must be an integer"));
+  CHECK_THROWS_WITH(check_plugin(*registry, {.kind = Kind::attention, .plugin = "mha", .set = {{"plugin", "mla"}}}),
+                    Contains("--set plugin=... is not an option"));
+  CHECK_THROWS_WITH(
+      check_plugin(*registry, {.kind = Kind::attention, .plugin = "mha", .set = {{"n_heads", "2"}, {"n_heads", "4"}}}),
+      Contains("--set n_heads is given twice"));
   // mha's cost() refuses d_model 64 with 3 heads: options the plugin itself rejects are bad input too.
   CHECK_THROWS_WITH(check_plugin(*registry, {.kind = Kind::attention, .plugin = "mha", .set = {{"n_heads", "3"}}}),
                     Contains("not divisible by n_heads 3"));

@@ -27,20 +27,8 @@ namespace {
 
 constexpr std::int64_t kSteps = 12;
 
-using stateful_test::kStatefulSweep;
-
-struct Fixture {
-  ablate::PluginRegistry registry;
-  ablate::Sweep sweep;
-  ablate::PreparedData data;
-  std::filesystem::path tmp;  // one per test case: ctest -j runs them side by side
-  explicit Fixture(const std::string& name) : tmp(std::filesystem::temp_directory_path() / name) {
-    at::set_num_threads(1);
-    registry.load_directory(ABLATE_PLUGIN_DIR);
-    sweep = ablate::parse_sweep(kStatefulSweep, "resume.yaml", registry);
-    std::filesystem::remove_all(tmp);
-    data = ablate::prepare_data(sweep.runs.at(0).config.at("data"), tmp / "cache");
-  }
+struct Fixture : stateful_test::StatefulRun {
+  using StatefulRun::StatefulRun;
   // One call of train_run that stops after `stop_at` steps (0: never); returns the lines it printed.
   std::string train(const std::filesystem::path& run_dir, std::int64_t stop_at, nlohmann::json* summary = nullptr) {
     std::string printed;

@@ -55,18 +55,8 @@ struct Outcome {
   int recordings = 0, replays = 0;
 };
 
-struct Fixture {
-  ablate::PluginRegistry registry;
-  ablate::Sweep sweep;
-  ablate::PreparedData data;
-  explicit Fixture(const std::string& name) {
-    at::set_num_threads(1);
-    registry.load_directory(ABLATE_PLUGIN_DIR);
-    sweep = ablate::parse_sweep(stateful_test::kStatefulSweep, "training_step.yaml", registry);
-    const auto tmp = std::filesystem::temp_directory_path() / name;
-    std::filesystem::remove_all(tmp);
-    data = ablate::prepare_data(sweep.runs.at(0).config.at("data"), tmp / "cache");
-  }
+struct Fixture : stateful_test::StatefulRun {
+  using StatefulRun::StatefulRun;
 
   // kSteps steps of a fresh model from seed 7 through a TrainingStep; a null `recorder` trains eagerly.
   Outcome train(ablate::CudaGraphPolicy policy, std::optional<Fault> fault, std::int64_t steps_before = 0) {
