@@ -1,4 +1,5 @@
-// Running the ablate binary (ABLATE_BINARY) from the CLI tests, and writing their sweep files.
+// Running the ablate binary (ABLATE_BINARY) from the CLI tests, writing their sweep files and
+// reading what the runs wrote.
 #pragma once
 
 #include <sys/wait.h>
@@ -7,9 +8,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 namespace ablate::test {
 
@@ -37,6 +41,25 @@ inline std::filesystem::path write_temp(const std::string& name, const std::stri
   const auto path = dir / name;
   std::ofstream(path) << text;
   return path;
+}
+
+/// `run SWEEP --out OUT --threads 1 --cache OUT/cache`: a run of the CLI tests, its cache beside its output.
+inline std::string run_args(const std::filesystem::path& sweep, const std::filesystem::path& out) {
+  return "run " + sweep.string() + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string();
+}
+
+/// A whole file as text ("" when it cannot be read).
+inline std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// summary.json of every run under `runs_dir`, by run id.
+inline std::map<std::string, nlohmann::json> summaries(const std::filesystem::path& runs_dir) {
+  std::map<std::string, nlohmann::json> out;
+  for (const auto& entry : std::filesystem::directory_iterator(runs_dir))
+    out[entry.path().filename().string()] = nlohmann::json::parse(std::ifstream(entry.path() / "summary.json"));
+  return out;
 }
 
 }  // namespace ablate::test

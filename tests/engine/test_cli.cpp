@@ -15,6 +15,8 @@
 
 using ablate::test::Output;
 using ablate::test::run_ablate;
+using ablate::test::run_args;
+using ablate::test::summaries;
 using ablate::test::write_temp;
 
 TEST_CASE("expand --json gives the parameter checksums of components.md", "[cli]") {
@@ -73,7 +75,7 @@ TEST_CASE("run trains a sweep to a report, and a second run trains nothing again
   const auto out = std::filesystem::temp_directory_path() / "ablate_test_cli_run";
   std::filesystem::remove_all(out);
   const std::string sweep = std::string(ABLATE_SOURCE_DIR) + "/sweeps/debug.yaml";
-  const std::string args = "run " + sweep + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string();
+  const std::string args = run_args(sweep, out);
   const Output first = run_ablate(args);
   INFO(first.text);
   REQUIRE(first.status == 0);
@@ -111,8 +113,7 @@ data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
 model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
 train: {steps: 4, batch_size: 2, eval_every: 4, eval_batches: 1, log_every: 2}
 )");
-  const std::string args =
-      "run " + sweep.string() + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string();
+  const std::string args = run_args(sweep, out);
   const Output bad = run_ablate(args + " --precision fp16");
   CHECK(bad.status != 0);
   CHECK_THAT(bad.text, Catch::Contains("--precision") && Catch::Contains("fp16"));
@@ -120,14 +121,12 @@ train: {steps: 4, batch_size: 2, eval_every: 4, eval_batches: 1, log_every: 2}
   const Output good = run_ablate(args + " --precision bf16");
   INFO(good.text);
   REQUIRE(good.status == 0);
-  int runs = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(out / "precision" / "runs")) {
-    const auto summary = nlohmann::json::parse(std::ifstream(entry.path() / "summary.json"));
+  const auto runs = summaries(out / "precision" / "runs");
+  for (const auto& [id, summary] : runs) {
     CHECK(summary.at("precision") == "bf16");
     CHECK(summary.at("status") == "done");
-    ++runs;
   }
-  CHECK(runs == 1);
+  CHECK(runs.size() == 1);
 }
 
 TEST_CASE("run records how the step ran in summary.json, and --cuda-graph on refuses a CPU device", "[cli][graph]") {
@@ -139,8 +138,7 @@ data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
 model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
 train: {steps: 6, batch_size: 2, eval_every: 6, eval_batches: 1, log_every: 3}
 )");
-  const std::string args =
-      "run " + sweep.string() + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string();
+  const std::string args = run_args(sweep, out);
   const Output on = run_ablate(args + " --cuda-graph on");
   CHECK(on.status == 2);
   CHECK_THAT(on.text, Catch::Contains("--cuda-graph on needs CUDA devices, and cpu is not one"));
@@ -155,8 +153,7 @@ train: {steps: 6, batch_size: 2, eval_every: 6, eval_batches: 1, log_every: 3}
     const Output good = run_ablate(args + " --cuda-graph " + policy);
     INFO(good.text);
     REQUIRE(good.status == 0);
-    for (const auto& entry : std::filesystem::directory_iterator(out / "cuda_graph" / "runs")) {
-      const auto summary = nlohmann::json::parse(std::ifstream(entry.path() / "summary.json"));
+    for (const auto& [id, summary] : summaries(out / "cuda_graph" / "runs")) {
       CHECK(summary.at("cuda_graph") == (policy == "off" ? "off" : "off (CUDA graphs need a GPU)"));
       CHECK(summary.at("status") == "done");
     }
@@ -210,7 +207,7 @@ TEST_CASE("report rebuilds report.md, results.csv and results.json from the run 
   std::filesystem::remove_all(out);
   const std::string sweep = std::string(ABLATE_SOURCE_DIR) + "/sweeps/debug.yaml";
   const Output trained =
-      run_ablate("run " + sweep + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string());
+      run_ablate(run_args(sweep, out));
   INFO(trained.text);
   REQUIRE(trained.status == 0);
   const auto dir = out / "debug";
@@ -258,7 +255,7 @@ TEST_CASE("a sweep with a tune stage and a FLOP budget tunes each arm, then comp
   std::filesystem::remove_all(out);
   const std::string sweep = std::string(ABLATE_SOURCE_DIR) + "/sweeps/tuned_equal_flops_cpu.yaml";
   const Output trained =
-      run_ablate("run " + sweep + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string());
+      run_ablate(run_args(sweep, out));
   INFO(trained.text);
   REQUIRE(trained.status == 0);
   const auto dir = out / "tuned_equal_flops_cpu";
@@ -307,7 +304,7 @@ TEST_CASE("a sweep with a tune stage and a FLOP budget tunes each arm, then comp
 
   // Running again trains nothing: tuning and replication runs are all done (or stopped).
   const Output again =
-      run_ablate("run " + sweep + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string());
+      run_ablate(run_args(sweep, out));
   CHECK_THAT(again.text, Catch::Contains("trained 0, skipped 12"));
 }
 
@@ -469,9 +466,7 @@ arms:
 )");
   const auto out = std::filesystem::temp_directory_path() / "ablate_test_cli_throwing";
   std::filesystem::remove_all(out);
-  const Output run = run_ablate("--plugin-dir " + std::string(ABLATE_TEST_PLUGIN_DIR) + "/throwing run " +
-                                sweep.string() + " --out " + out.string() + " --threads 1 --cache " +
-                                (out / "cache").string());
+  const Output run = run_ablate("--plugin-dir " + std::string(ABLATE_TEST_PLUGIN_DIR) + "/throwing " + run_args(sweep, out));
   INFO(run.text);
   CHECK(run.status == 1);  // a run failed
   CHECK_THAT(run.text, Catch::Contains("fixture_throwing: this factory always fails"));

@@ -19,6 +19,7 @@
 namespace fs = std::filesystem;
 using ablate::test::Output;
 using ablate::test::run_ablate;
+using ablate::test::summaries;
 using ablate::test::write_temp;
 using nlohmann::json;
 
@@ -44,16 +45,6 @@ Output sequential_then_two_workers(const std::string& sweep, const std::string& 
   INFO(par.text);
   REQUIRE(par.status == 0);
   return par;
-}
-
-/// summary.json of every run under `runs_dir`, by run id.
-std::map<std::string, json> summaries(const fs::path& runs_dir) {
-  std::map<std::string, json> out;
-  for (const auto& entry : fs::directory_iterator(runs_dir)) {
-    std::ifstream in(entry.path() / "summary.json");
-    out[entry.path().filename().string()] = json::parse(in);
-  }
-  return out;
 }
 
 /// The val_loss column of a run's metrics.jsonl.

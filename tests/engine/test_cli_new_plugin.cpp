@@ -13,6 +13,7 @@
 #include "cli_helpers.h"
 
 using ablate::test::Output;
+using ablate::test::read_text;
 using ablate::test::run_ablate;
 
 namespace {
@@ -26,12 +27,6 @@ std::filesystem::path fresh_dir(const std::string& name) {
   return dir;
 }
 
-std::string read(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 }  // namespace
 
@@ -89,20 +84,20 @@ TEST_CASE("new plugin writes a complete project with every placeholder filled in
   for (const char* file : {"CMakeLists.txt", "my_norm.cpp", "README.md", "sweep.yaml"}) {
     CAPTURE(file);
     REQUIRE(std::filesystem::exists(dir / file));
-    const std::string text = read(dir / file);
+    const std::string text = read_text(dir / file);
     CHECK(text.find('@') == std::string::npos);  // no placeholder left
     CHECK_THAT(text, Catch::Contains("my_norm"));
   }
-  const std::string source = read(dir / "my_norm.cpp");
+  const std::string source = read_text(dir / "my_norm.cpp");
   CHECK_THAT(source, Catch::Contains("ABLATE_PLUGIN(norm, \"my_norm\""));
   CHECK_THAT(source, Catch::Contains("class MyNormImpl : public sdk::ComponentImpl"));
   CHECK_THAT(source, Catch::Contains("TORCH_MODULE(MyNorm);"));
-  const std::string cmake = read(dir / "CMakeLists.txt");
+  const std::string cmake = read_text(dir / "CMakeLists.txt");
   CHECK_THAT(cmake, Catch::Contains("find_package(Ablate 0.1 REQUIRED)"));
   CHECK_THAT(cmake, Catch::Contains("ablate_add_plugin(my_norm_norm norm SOURCES my_norm.cpp"));
   CHECK_THAT(cmake, Catch::Contains("${Ablate_EXECUTABLE} --plugin-dir ${CMAKE_BINARY_DIR} check-plugin norm my_norm"));
-  CHECK_THAT(read(dir / "sweep.yaml"), Catch::Contains("norm: {plugin: my_norm}"));
-  CHECK_THAT(read(dir / "README.md"), Catch::Contains("ablate --plugin-dir build check-plugin norm my_norm"));
+  CHECK_THAT(read_text(dir / "sweep.yaml"), Catch::Contains("norm: {plugin: my_norm}"));
+  CHECK_THAT(read_text(dir / "README.md"), Catch::Contains("ablate --plugin-dir build check-plugin norm my_norm"));
 
   // The directory is not empty now: a second project there is refused and nothing is overwritten.
   const Output again = run_ablate("new plugin --kind mlp --name other " + dir.string());

@@ -19,7 +19,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_helpers.h"
+
 namespace {
+
+using ablate::test::read_text;
 
 const auto kDir = std::filesystem::temp_directory_path() / "ablate_test_cli_resume";
 
@@ -50,11 +54,6 @@ int exit_status(pid_t pid) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string read_text(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 std::filesystem::path write_sweep(const std::string& name, const std::string& steps, const std::string& seeds) {
