@@ -56,7 +56,7 @@ void setup_check_plugin(CLI::App& app, const GlobalOptions& global) {
   auto options = std::make_shared<CheckPluginOptions>();
   auto* cmd = app.add_subcommand("check-plugin",
                                  "build one plugin's component alone and check shape, finite outputs, gradients, "
-                                 "parameter count and (attention) causality");
+                                 "parameter count and causality");
   cmd->add_option("kind", options->kind, "attention, mlp, moe or norm")
       ->required()
       ->check(CLI::IsMember(kind_names()));

@@ -147,23 +147,32 @@ MoeDispatchResult dispatch_sorted(const at::Tensor& x, const at::Tensor& flat_ex
   }
   // Back to assignment order: position order[i] holds sorted row i.
   const auto inverse = at::empty_like(order).scatter_(0, order, at::arange(order.size(0), order.options()));
-  return {combine(sorted_out.index_select(0, inverse), weights), counts, at::zeros({}, counts.options())};
+  return {combine(sorted_out.index_select(0, inverse), weights), counts, at::zeros_like(counts)};
 }
 
+// Capacity per sequence: each of the S sequences gives every expert C rows, ranked in token order
+// within the sequence, so whether an assignment is dropped depends only on the tokens before it in
+// its own sequence (the causality proof checks exactly that). One sequence (S = 1) is the whole batch.
 MoeDispatchResult dispatch_capacity(const at::Tensor& x, const at::Tensor& flat_expert, const at::Tensor& counts,
-                                    const at::Tensor& weights, const MoeExperts& experts, double capacity_factor) {
+                                    const at::Tensor& weights, const MoeExperts& experts, double capacity_factor,
+                                    std::int64_t sequences) {
   const std::int64_t N = weights.size(0), k = weights.size(1), E = experts.count, d = x.size(1);
-  const std::int64_t C = moe_capacity(N, k, E, capacity_factor);
-  // Rank of each assignment among those of its expert, in token order: a cumulative one-hot count.
-  const auto one_hot = at::one_hot(flat_expert, E);                                     // (N·k, E)
-  const auto rank = (one_hot.cumsum(0) - 1).gather(1, flat_expert.unsqueeze(1)).squeeze(1);  // (N·k)
+  const std::int64_t S = sequences, per_sequence = N / S;
+  const std::int64_t C = moe_capacity(per_sequence, k, E, capacity_factor);
+  // Rank of each assignment among those of its expert in its sequence, in token order: a cumulative
+  // one-hot count along the sequence.
+  const auto by_sequence = flat_expert.view({S, per_sequence * k});                       // (S, T·k)
+  const auto one_hot = at::one_hot(by_sequence, E);                                       // (S, T·k, E)
+  const auto rank = (one_hot.cumsum(1) - 1).gather(2, by_sequence.unsqueeze(2)).squeeze(2).flatten();  // (N·k)
   const auto kept = rank < C;
-  // Buffer row of each assignment; dropped ones all go to one extra row that nothing reads.
-  const auto slot = at::where(kept, flat_expert * C + rank, at::full_like(rank, E * C));
+  // Buffer row of each assignment: expert-major, then sequence, then rank; dropped ones all go to
+  // one extra row that nothing reads.
+  const auto sequence_of = at::div(at::arange(N * k, flat_expert.options()), per_sequence * k, "floor");
+  const auto slot = at::where(kept, (flat_expert * S + sequence_of) * C + rank, at::full_like(rank, E * S * C));
   const auto token_of = at::div(at::arange(N * k, flat_expert.options()), k, "floor");
-  const auto buffers = at::zeros({E * C + 1, d}, x.options()).index_copy(0, slot, x.index_select(0, token_of));
-  const auto inputs = buffers.narrow(0, 0, E * C).view({E, C, d});
-  at::Tensor outputs;  // (E, C, d)
+  const auto buffers = at::zeros({E * S * C + 1, d}, x.options()).index_copy(0, slot, x.index_select(0, token_of));
+  const auto inputs = buffers.narrow(0, 0, E * S * C).view({E, S * C, d});
+  at::Tensor outputs;  // (E, S·C, d)
   if (experts.stacked) {
     outputs = batched_mlp(*experts.stacked, inputs);
   } else {
@@ -172,8 +181,10 @@ MoeDispatchResult dispatch_capacity(const at::Tensor& x, const at::Tensor& flat_
     outputs = at::stack(per_expert);
   }
   // Dropped assignments read a zero row, so they add nothing to their token's output.
-  const auto padded = at::cat({outputs.reshape({E * C, d}), at::zeros({1, d}, outputs.options())});
-  return {combine(padded.index_select(0, slot), weights), counts, kept.logical_not().sum()};
+  const auto padded = at::cat({outputs.reshape({E * S * C, d}), at::zeros({1, d}, outputs.options())});
+  const auto dropped = at::zeros({E}, counts.options())
+                           .scatter_add_(0, flat_expert, kept.logical_not().to(counts.scalar_type()));
+  return {combine(padded.index_select(0, slot), weights), counts, dropped};
 }
 
 }  // namespace
@@ -190,15 +201,19 @@ MoeExperts moe_experts(const ComponentSpec& expert, const std::vector<std::share
 
 MoeDispatchResult moe_dispatch(const at::Tensor& x, const at::Tensor& expert_index, const at::Tensor& weights,
                                const MoeExperts& experts, const MoeDispatchOptions& options) {
-  if (x.dim() != 2 || expert_index.dim() != 2 || weights.sizes() != expert_index.sizes() ||
-      expert_index.size(0) != x.size(0))
-    throw std::invalid_argument("moe_dispatch wants x (N, d), expert_index (N, k) and weights (N, k)");
+  // (B, T, d): B sequences, capacity per sequence; (N, d): one sequence of N tokens.
+  const bool by_sequence = x.dim() == 3;
+  const auto flat = by_sequence ? x.reshape({-1, x.size(2)}) : x;
+  if (flat.dim() != 2 || expert_index.dim() != 2 || weights.sizes() != expert_index.sizes() ||
+      expert_index.size(0) != flat.size(0))
+    throw std::invalid_argument("moe_dispatch wants x (B, T, d) or (N, d), expert_index (N, k) and weights (N, k)");
   const auto flat_expert = expert_index.flatten().to(at::kLong);  // (N·k), assignment n·k + j
   // Per-expert counts without a host read (bincount would read the maximum back).
   const auto counts = at::zeros({experts.count}, flat_expert.options()).scatter_add_(0, flat_expert, at::ones_like(flat_expert));
   if (options.strategy == MoeDispatch::capacity)
-    return dispatch_capacity(x, flat_expert, counts, weights, experts, options.capacity_factor);
-  return dispatch_sorted(x, flat_expert, counts, weights, experts);
+    return dispatch_capacity(flat, flat_expert, counts, weights, experts, options.capacity_factor,
+                             by_sequence ? x.size(0) : 1);
+  return dispatch_sorted(flat, flat_expert, counts, weights, experts);
 }
 
 }  // namespace ablate::sdk

@@ -100,12 +100,14 @@ torch::Tensor SigmoidMoeImpl::forward(const torch::Tensor& x) {
   const auto chosen = at::zeros({N, E}, r.scores.options()).scatter_(1, r.experts, 1.0f);
   const auto counts = chosen.sum(0);  // (E,) fp32
 
-  const auto routed = moe_dispatch(flat, r.experts, r.weights, moe_experts(expert_spec_, expert_modules_),
-                                   options.dispatch());
+  // (B, T, d): a capacity is per sequence, so no sequence of the batch sees another.
+  const auto routed = moe_dispatch(x.dim() == 3 ? x : flat, r.experts, r.weights,
+                                   moe_experts(expert_spec_, expert_modules_), options.dispatch());
   auto y = routed.output.view(x.sizes()).to(x.scalar_type());
   for (const auto& shared : shared_modules_) y = y + shared->forward(x);
 
-  load_ = (counts / static_cast<double>(N * k)).detach();
+  // What each expert computed: 1 − Σ load is the fraction dropped by capacity.
+  load_ = ((counts - routed.dropped.to(counts.scalar_type())) / static_cast<double>(N * k)).detach();
   if (is_training()) {
     const auto detached = counts.detach();
     if (!pending_counts_.defined() || pending_counts_.device() != detached.device())
@@ -178,7 +180,9 @@ Cost cost(const ModelContext& ctx, const Options& o) {
   return {.params_total = router + m.n_experts() * expert.params_total + shared.params_total,
           .params_active = router + m.top_k() * expert.params_active + shared.params_active,
           .flops_per_token = flops::linear(m.d_model(), m.n_experts()) +
-                             static_cast<double>(m.top_k()) * expert.flops_per_token + shared.flops_per_token};
+                             moe_expert_rows_per_token(m.dispatch(), m.top_k(), m.n_experts(), ctx.seq_len) *
+                                 expert.flops_per_token +
+                             shared.flops_per_token};
 }
 
 }  // namespace ablate::moe

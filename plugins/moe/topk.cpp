@@ -1,7 +1,8 @@
 // moe `topk` (the seed baseline's MoE): noisy top-k routing with a Switch auxiliary loss
 // (components.md). Router Linear(d, E) without bias; in training Gaussian noise (noise_std) is
 // added to the logits; p = softmax(logits) over all E; the k experts with the largest logits are
-// chosen and weighted by a softmax over their k logits; output Σ w_e · expert_e(x).
+// chosen and weighted by a softmax over their k logits (k = 1: by p_e, as Switch Transformer, since a
+// softmax over one logit is 1 and would not train the router); output Σ w_e · expert_e(x).
 // Auxiliary loss: aux_coef · E · Σ_e f_e · P_e, with f_e the fraction of (token, slot)
 // assignments to expert e and P_e the mean router probability of e.
 //
@@ -69,14 +70,18 @@ class TopkMoeImpl : public ComponentImpl {
     if (is_training() && options.noise_std() > 0) logits = logits + at::randn_like(logits) * options.noise_std();
     const auto probs = at::softmax(logits, -1);              // (N, E)
     auto [top_logits, top_experts] = logits.topk(k, -1);     // (N, k) each
-    const auto weights = at::softmax(top_logits, -1);        // (N, k)
+    // k > 1: a softmax over the k chosen logits. k = 1: that softmax is the constant 1, which would
+    // leave the router to the auxiliary loss alone; Switch Transformer's p_e instead.
+    const auto weights = k == 1 ? probs.gather(1, top_experts) : at::softmax(top_logits, -1);  // (N, k)
 
-    const auto routed = moe_dispatch(flat, top_experts, weights, moe_experts(expert_spec_, expert_modules_),
-                                     options.dispatch());
-    const auto& counts = routed.counts;  // (E,)
+    // (B, T, d): a capacity is per sequence, so no sequence of the batch sees another.
+    const auto routed = moe_dispatch(x.dim() == 3 ? x : flat, top_experts, weights,
+                                     moe_experts(expert_spec_, expert_modules_), options.dispatch());
+    const auto& counts = routed.counts;  // (E,) routed, before any capacity drop
     const auto fraction = counts.to(at::kFloat) / static_cast<double>(N * k);  // f_e
     aux_ = options.aux_coef() * static_cast<double>(E) * (fraction * probs.mean(0)).sum();
-    load_ = fraction.detach();
+    // What each expert computed: 1 − Σ load is the fraction dropped by capacity.
+    load_ = ((counts - routed.dropped).to(at::kFloat) / static_cast<double>(N * k)).detach();
     return routed.output.view(x.sizes()).to(x.scalar_type());
   }
 
@@ -134,7 +139,8 @@ Cost cost(const ModelContext& ctx, const Options& o) {
   return {.params_total = router + m.n_experts() * expert.params_total,
           .params_active = router + m.top_k() * expert.params_active,
           .flops_per_token = flops::linear(m.d_model(), m.n_experts()) +
-                             static_cast<double>(m.top_k()) * expert.flops_per_token};
+                             moe_expert_rows_per_token(m.dispatch(), m.top_k(), m.n_experts(), ctx.seq_len) *
+                                 expert.flops_per_token};
 }
 
 }  // namespace

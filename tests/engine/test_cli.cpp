@@ -3,6 +3,7 @@
 // with the file, line and column.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 using ablate::test::Output;
 using ablate::test::run_ablate;
 using ablate::test::run_args;
+using ablate::test::read_text;
 using ablate::test::summaries;
 using ablate::test::write_temp;
 
@@ -473,4 +475,95 @@ arms:
   CHECK_THAT(run.text, Catch::Contains("trained 1, skipped 0 (already done), failed 1"));
   const Output status = run_ablate("status " + (out / "throwing").string());
   CHECK_THAT(status.text, Catch::Contains("1 done, 1 failed"));
+}
+
+TEST_CASE("run refuses a model built with any untrusted component before training, naming it and the sweep line",
+          "[cli][causality]") {
+  const auto out = std::filesystem::temp_directory_path() / "ablate_test_cli_untrusted";
+  std::filesystem::remove_all(out);
+  // slot, plugin, what the refusal must say
+  const std::vector<std::array<std::string, 3>> cases = {
+      {"attention", "late_leak", "its output at position 32 depends on the input at position 33"},
+      {"attention", "eval_leak", "in evaluation mode, gradients on"},
+      {"attention", "seq_len_leak", "its output at position 0 depends on the input at position 1"},
+      {"attention", "gated_leak", "block 0 attention (attention 'gated_leak')"},
+      {"norm", "time_norm", "block 0 norm1 (norm 'time_norm')"},
+      {"ffn", "future_shift", "block 0 ffn (mlp 'future_shift')"},
+      {"ffn", "row_mixer", "depend on another sequence"},
+      {"ffn", "late_nan", "are NaN or infinite"},
+  };
+  for (const auto& [slot, plugin, says] : cases) {
+    CAPTURE(plugin);
+    const auto sweep = write_temp("untrusted_" + plugin + ".yaml", R"(name: untrusted
+data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 64}
+model:
+  d_model: 32
+  n_layers: 2
+  attention: {plugin: mha, n_heads: 2}
+  ffn: {plugin: silu, d_ff: 64}
+train: {steps: 5, batch_size: 4, eval_every: 5, eval_batches: 1}
+arms:
+  honest: {}
+  untrusted:
+    model.)" + slot + ": {plugin: " + plugin + "}\n");
+    // One cache for every case: the corpus is tokenized once.
+    const Output run = run_ablate("--plugin-dir " + std::string(ABLATE_TEST_PLUGIN_DIR) + "/untrusted run " +
+                                  sweep.string() + " --out " + out.string() + " --threads 1 --cache " +
+                                  (out / "cache").string());
+    INFO(run.text);
+    CHECK(run.status != 0);
+    CHECK_THAT(run.text, Catch::Contains("the model of arm 'untrusted' is not causal"));
+    CHECK_THAT(run.text, Catch::Contains(says));
+    CHECK_THAT(run.text, Catch::Contains(sweep.string() + ":12:"));  // the arm's line that chose it
+    CHECK(std::filesystem::is_empty(out / "untrusted" / "runs"));  // no run directory was made
+    CHECK_THAT(run.text, !Catch::Contains("training on"));  // refused before any run trained
+  }
+}
+
+TEST_CASE("run refuses an MoE whose measured cost is not its declared one, and trains it only when the sweep trusts it",
+          "[cli][cost]") {
+  const auto out = std::filesystem::temp_directory_path() / "ablate_test_cli_dense_moe";
+  std::filesystem::remove_all(out);
+  const std::string base = R"(name: dense_moe
+data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
+model:
+  d_model: 16
+  n_layers: 1
+  attention: {plugin: mha, n_heads: 2}
+  ffn: {plugin: dense_moe}
+train: {steps: 4, batch_size: 2, eval_every: 4, eval_batches: 1, log_every: 2}
+)";
+  const std::string prefix = "--plugin-dir " + std::string(ABLATE_TEST_PLUGIN_DIR) + "/untrusted ";
+  const auto refused_sweep = write_temp("dense_moe.yaml", base);
+  const Output refused = run_ablate(prefix + run_args(refused_sweep, out));
+  INFO(refused.text);
+  CHECK(refused.status != 0);
+  CHECK_THAT(refused.text, Catch::Contains("the ffn costs other than its plugin declares"));
+  CHECK_THAT(refused.text, Catch::Contains("forward FLOPs per token declared"));
+  CHECK_THAT(refused.text, Catch::Contains("MISMATCH"));
+  CHECK_THAT(refused.text, Catch::Contains(refused_sweep.string() + ":7:"));
+  CHECK_THAT(refused.text, Catch::Contains("trust: {accept_declared_cost: [dense_moe]}"));
+
+  const auto trusted_sweep = write_temp("dense_moe_trusted.yaml", base + "trust: {accept_declared_cost: [dense_moe]}\n");
+  const Output trusted = run_ablate(prefix + run_args(trusted_sweep, out));
+  INFO(trusted.text);
+  REQUIRE(trusted.status == 0);
+  CHECK_THAT(trusted.text, Catch::Contains("accepted by trust.accept_declared_cost"));
+  CHECK_THAT(read_text(out / "dense_moe" / "report.md"), Catch::Contains("**Declared cost taken on trust:**"));
+  for (const auto& [id, summary] : summaries(out / "dense_moe" / "runs")) {
+    CAPTURE(id);
+    CHECK(summary.at("cost_check").size() == 3);  // attention, ffn, norm
+    CHECK(summary.at("causality").at("causal") == true);
+  }
+
+  // A FLOP budget cannot rest on a declared cost that is not what the run spends.
+  const auto budget_sweep = write_temp("dense_moe_budget.yaml", base + "trust: {accept_declared_cost: [dense_moe]}\n"
+                                                               "budget: {kind: flops, value: 1.0e9}\n");
+  std::string budget_text = read_text(budget_sweep);
+  budget_text.replace(budget_text.find("steps: 4, "), 10, "");
+  write_temp("dense_moe_budget.yaml", budget_text);
+  const Output budget = run_ablate(prefix + run_args(budget_sweep, out));
+  INFO(budget.text);
+  CHECK(budget.status != 0);
+  CHECK_THAT(budget.text, Catch::Contains("a FLOP budget needs the FLOPs each run really spends"));
 }

@@ -340,11 +340,21 @@ TEST_CASE("MoE arms get a per-expert load plot and a final max/min load ratio", 
   runs[2].final_expert_load = {{0.4, 0.3, 0.2, 0.1}, {0.25, 0.25, 0.25, 0.25}};
   runs[3].final_expert_load = {{0.5, 0.2, 0.2, 0.1}, {0.32, 0.28, 0.2, 0.2}};
   runs[0].extra_summary = {{"ablate_version", "0.3.0"}, {"torch_version", "2.5.1"}};
+  runs[2].extra_summary = {{"moe_dropped_fraction", 0.02}};  // a capacity dropped 2 % and 4 % of the assignments
+  runs[3].extra_summary = {{"moe_dropped_fraction", 0.04}};
   write_sweep(dir, runs);
   const std::string md = read(ablate::write_report(dir));
   CAPTURE(md);
   REQUIRE(contains(md, "## Mixture of experts: expert load"));
-  CHECK(contains(md, "| moe | 2 | 2 | 4 | 2.90 ± 0.57 (n = 2) | worst layer 5.00 |"));
+  CHECK(contains(md, "| moe | 2 | 2 | 4 | 2.90 ± 0.57 (n = 2) | 3.00 % | worst layer 5.00 |"));
+  const json results = json::parse(read(dir / "results.json"));
+  bool found = false;
+  for (const auto& g : results["groups"])
+    if (g["arm"] == "moe") {
+      found = true;
+      CHECK(g["metrics"]["moe_dropped_fraction"]["mean"].get<double>() == Approx(0.03));
+    }
+  CHECK(found);
   CHECK_FALSE(contains(md, "| dense | 2 | 2 |"));
   CHECK(contains(md, "**Provenance:** ablate 0.3.0 (git commit not recorded) · devices: cpu · LibTorch 2.5.1"));
 
@@ -461,5 +471,73 @@ TEST_CASE("the report says how many seeds each comparison needs", "[report][powe
     CHECK(contains(md, "| mla | 1, 3 | — | -0.0600 | — | — |"));
     CHECK(contains(md, "- **mla** against `mha`: not defined: fewer than 2 runs in an arm (n = 1 and 3)"));
   }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a gain far beyond the seeds' spread and every other arm is flagged as suspicious, an honest one is not",
+          "[report][suspicious]") {
+  const fs::path dir = fresh_dir("suspicious");
+  // The numbers of a leak seen in practice: 2.373 → 1.646. An honest arm gains 0.03.
+  std::vector<FakeRun> runs;
+  for (int s = 0; s < 3; ++s) {
+    runs.push_back({fmt::format("a{}", s), "mha", s, "done", 2.373 + 0.01 * s});
+    runs.push_back({fmt::format("b{}", s), "honest", s, "done", 2.343 + 0.01 * s});
+    runs.push_back({fmt::format("c{}", s), "late_leak", s, "done", 1.646 + 0.01 * s});
+  }
+  write_sweep(dir, runs);
+  const std::string md = read(ablate::write_report(dir));
+  CAPTURE(md);
+  CHECK(contains(md, "**Suspiciously large gain:** `late_leak` beats the baseline `mha` by 0.727 nats of validation "
+                     "loss (1.6560 against 2.3830), 73× the seeds' spread (0.0100) and 24.2× any other arm's gain."));
+  CHECK_FALSE(contains(md, "`honest` beats the baseline"));
+  fs::remove_all(dir);
+
+  // Two arms that gain alike (a real effect shared by both) are not flagged.
+  const fs::path dir2 = fresh_dir("suspicious2");
+  std::vector<FakeRun> alike;
+  for (int s = 0; s < 3; ++s) {
+    alike.push_back({fmt::format("a{}", s), "mha", s, "done", 3.0 + 0.01 * s});
+    alike.push_back({fmt::format("b{}", s), "bigger", s, "done", 2.6 + 0.01 * s});
+    alike.push_back({fmt::format("c{}", s), "biggest", s, "done", 2.5 + 0.01 * s});
+  }
+  write_sweep(dir2, alike);
+  CHECK_FALSE(contains(read(ablate::write_report(dir2)), "Suspiciously large gain"));
+  fs::remove_all(dir2);
+}
+
+TEST_CASE("what each arm trained says whether its runs passed the causality proof again at the end",
+          "[report][causality]") {
+  const fs::path dir = fresh_dir("causality");
+  std::vector<FakeRun> runs = {{"a0", "mha", 0, "done", 3.0}, {"a1", "mha", 1, "done", 3.1},
+                               {"b0", "gated", 0, "done", 3.0}, {"b1", "gated", 1, "failed", 0.0, 0.0, "not causal"}};
+  runs[0].extra_summary = {{"causality", {{"causal", true}, {"checked", "4 modes"}}}};
+  runs[1].extra_summary = {{"causality", {{"causal", true}, {"checked", "4 modes"}}}};
+  runs[2].extra_summary = {{"causality", {{"causal", true}, {"checked", "4 modes"}}}};
+  runs[3].extra_summary = {{"causality", {{"causal", false}, {"message", "NOT causal: block 0 attention"}}}};
+  write_sweep(dir, runs);
+  const std::string md = read(ablate::write_report(dir));
+  CAPTURE(md);
+  CHECK(contains(md, "Causality: proven before training, and again on the final weights of 2 of 2 checked run(s)."));
+  CHECK(contains(md, "Causality: proven before training, and again on the final weights of 1 of 2 checked run(s)."));
+  CHECK(contains(md, "- **Not causal after training, excluded:** run `b1` (seed 1): NOT causal: block 0 attention"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a declared cost taken on trust is a red flag with both numbers", "[report][cost]") {
+  const fs::path dir = fresh_dir("trust");
+  std::vector<FakeRun> runs = {{"a0", "mha", 0, "done", 3.0}, {"b0", "dense_moe", 0, "done", 2.9},
+                               {"b1", "dense_moe", 1, "done", 2.9}};
+  const json check = {{"part", "ffn"}, {"plugin", "dense_moe"}, {"kind", "moe"}, {"matches", false}, {"accepted", true},
+                      {"declared", {{"flops_per_token", 16896.0}, {"params_active", 8448}}},
+                      {"measured", {{"flops_per_token", 66560.0}, {"params_active", 33280}}}};
+  runs[1].extra_summary = {{"cost_check", json::array({check})}};
+  runs[2].extra_summary = {{"cost_check", json::array({check})}};
+  write_sweep(dir, runs);
+  const std::string md = read(ablate::write_report(dir));
+  CAPTURE(md);
+  CHECK(contains(md, "**Declared cost taken on trust:** arm `dense_moe`'s ffn (moe 'dense_moe') declares 1.69e+04 "
+                     "forward FLOPs per token and 8448 active parameters; ablate measured 6.656e+04 and 33280"));
+  // once per arm and component, not once per run
+  CHECK(md.find("Declared cost taken on trust") == md.rfind("Declared cost taken on trust"));
   fs::remove_all(dir);
 }

@@ -10,6 +10,7 @@
 #include <set>
 #include <vector>
 
+#include "ablate/causality.h"
 #include "ablate/model.h"
 #include "ablate/plugin_registry.h"
 #include "ablate/sdk/component.h"
@@ -359,7 +360,7 @@ TEST_CASE("moe_dispatch: sorted and capacity strategies give the reference's out
   const auto reference = reference_moe(experts, x, index, w);
   REQUIRE(result.output.sizes() == reference.sizes());
   CHECK(at::allclose(result.output, reference, 1e-5, 1e-6));
-  CHECK(result.dropped.item<std::int64_t>() == 0);
+  CHECK(result.dropped.sum().item<std::int64_t>() == 0);
   // counts: assignments per expert, as an independent bincount of the index
   CHECK(at::equal(result.counts, at::bincount(index.flatten(), {}, E)));
 
@@ -389,7 +390,7 @@ TEST_CASE("moe_dispatch capacity drops the assignments over an expert's capacity
   const auto w = at::ones({N, k});
   const auto result = sdk::moe_dispatch(x, index, w, sdk::moe_experts(*expert_spec("silu", d_ff), experts.modules),
                                         {.strategy = sdk::MoeDispatch::capacity, .capacity_factor = 1.0});
-  CHECK(result.dropped.item<std::int64_t>() == 2);
+  CHECK(at::equal(result.dropped, at::tensor(std::vector<std::int64_t>{2, 0})));  // per expert
   const auto reference = reference_moe(experts, x, index, w);
   for (std::int64_t n = 0; n < N; ++n) {
     CAPTURE(n);
@@ -400,7 +401,7 @@ TEST_CASE("moe_dispatch capacity drops the assignments over an expert's capacity
   }
   // The sorted strategy never drops.
   const auto sorted = sdk::moe_dispatch(x, index, w, sdk::moe_experts(*expert_spec("silu", d_ff), experts.modules), {});
-  CHECK(sorted.dropped.item<std::int64_t>() == 0);
+  CHECK(sorted.dropped.sum().item<std::int64_t>() == 0);
   CHECK(at::allclose(sorted.output, reference, 1e-5, 1e-6));
 }
 
@@ -422,4 +423,53 @@ TEST_CASE("every MoE plugin gives the same output with either dispatch when noth
   CHECK(at::allclose(sorted->forward(x), capacity->forward(x), 1e-5, 1e-6));
   CHECK(at::equal(sorted->expert_load(), capacity->expert_load()));
   CHECK_THROWS_AS(sdk::parse_moe_dispatch("grouped"), std::invalid_argument);
+}
+
+TEST_CASE("moe_dispatch capacity is per sequence: one sequence's routing never drops another's tokens",
+          "[component][moe][dispatch][causal]") {
+  const std::int64_t B = 2, T = 4, d = 4, E = 2, k = 1, d_ff = 5;
+  at::manual_seed(5);
+  const Experts experts = build_experts("silu", E, d, d_ff);
+  const auto experts_of = sdk::moe_experts(*expert_spec("silu", d_ff), experts.modules);
+  const sdk::MoeDispatchOptions capacity{.strategy = sdk::MoeDispatch::capacity, .capacity_factor = 1.0};  // C = 2
+  const auto x = at::randn({B, T, d});
+  const auto w = at::ones({B * T, k});
+  // Sequence 0 sends every token to expert 0 (two dropped); sequence 1 splits 2 / 2 (none dropped).
+  const auto index = at::tensor(std::vector<std::int64_t>{0, 0, 0, 0, 0, 1, 0, 1}).view({B * T, k});
+  const auto result = sdk::moe_dispatch(x, index, w, experts_of, capacity);
+  CHECK(at::equal(result.dropped, at::tensor(std::vector<std::int64_t>{2, 0})));
+  const auto reference = reference_moe(experts, x.view({B * T, d}), index, w);
+  const auto out = result.output.view({B * T, d});
+  for (std::int64_t n = 0; n < B * T; ++n) {
+    CAPTURE(n);
+    if (n == 2 || n == 3)
+      CHECK(at::equal(out[n], at::zeros({d})));  // the third and fourth of sequence 0 to expert 0
+    else
+      CHECK(at::allclose(out[n], reference[n], 1e-5, 1e-6));
+  }
+  // The same tokens flattened to one sequence share one capacity of 4: sequence 1's token 4 is dropped.
+  const auto shared = sdk::moe_dispatch(x.view({B * T, d}), index, w, experts_of, capacity);
+  CHECK(at::equal(shared.dropped, at::tensor(std::vector<std::int64_t>{2, 0})));
+  CHECK(at::equal(shared.output[4], at::zeros({d})));
+}
+
+TEST_CASE("every MoE plugin with capacity dispatch passes the causality proof, and its load counts what was computed",
+          "[component][moe][dispatch][causal]") {
+  const std::string plugin = GENERATE("topk", "deepseek_v3", "glm4");
+  CAPTURE(plugin);
+  const std::int64_t E = 4, d = 16;
+  auto moe = registry().create(spec(Kind::moe, plugin, {{{"n_experts", E}, {"expert", expert_spec("swiglu", 12)},
+                                                         {"dispatch", std::string("capacity")},
+                                                         {"capacity_factor", 0.5}}}),
+                               context(d, 16));
+  move_off_initialisation(*moe, 2);
+  const auto verdict = check_component_causality(*moe, d, {.seq_len = 16});
+  INFO(verdict.describe());
+  CHECK(verdict.passed);
+  moe->eval();
+  moe->forward(at::randn({3, 16, d}));
+  // Capacity 0.5: at most half of the assignments fit, so at least half are dropped.
+  const double computed = moe->expert_load().sum().item<double>();
+  CHECK(computed <= 0.5 + 1e-6);
+  CHECK(computed > 0.0);
 }

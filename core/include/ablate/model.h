@@ -6,6 +6,7 @@
 //   auto logits = model->forward(tokens);   // (B, T) int64 → (B, T, V)
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -35,10 +36,21 @@ class TransformerImpl : public torch::nn::Module {
 
   /// tokens: (B, T) int64 → logits (B, T, V)
   torch::Tensor forward(const torch::Tensor& tokens);
+  /// The same from the embedding's output (B, T, d) on: scale, dropout, blocks, final norm, head.
+  /// The embedding is a lookup per position, so the causality proof starts here (causality.h).
+  torch::Tensor forward_embedded(const torch::Tensor& embedded);
   /// Σ of the MoE auxiliary losses of the last forward; a zero scalar when there are none.
   torch::Tensor aux_loss() const;
   /// Per MoE block: expert load (E,) of the last forward.
   std::vector<torch::Tensor> expert_loads() const;
+  /// Every plugin module with where it sits, in forward order (the causality proof names them).
+  struct PlacedComponent {
+    std::string name;     // "block 1 attention (attention 'mha')", "final norm (norm 'rmsnorm')"
+    std::int64_t layer;   // block index; -1 for the final norm
+    std::string config_key;  // the configuration key that chose it: "model.attention"...
+    std::shared_ptr<sdk::ComponentImpl> module;
+  };
+  std::vector<PlacedComponent> placed_components() const;
   /// Forwards the trainer's "optimizer stepped" notice to every component.
   void after_optimizer_step();
   /// Trainable parameters of the built module (compared with the plan's count).

@@ -4,7 +4,10 @@
 //   - map (B, T, d_model) to the same shape, with finite outputs in training and evaluation mode;
 //   - pass gradient to every parameter it registers (a parameter no gradient reaches never trains);
 //   - have exactly the parameters its cost() claims (the trainer refuses a model where they differ);
-//   - attention: be causal in training and evaluation mode (causality.h).
+//   - spend the forward FLOPs per token and use the active parameters its cost() claims, as the host
+//     measures them (cost_check.h), within kCostTolerance;
+//   - be causal (causality.h): in training and evaluation mode, gradients on and off, at --seq-len,
+//     with its weights moved off their initialisation; any kind.
 //
 //   PluginCheckReport report = check_plugin(registry, {.kind = Kind::attention, .plugin = "mha"});
 //   for (const CheckOutcome& c : report.checks) ...   // PASS/FAIL lines
@@ -34,7 +37,7 @@ struct PluginCheckRequest {
 };
 
 struct CheckOutcome {
-  std::string name;    // "shape", "finite", "backward", "params", "causal (training)"...
+  std::string name;    // "shape", "finite", "backward", "params", "causal"...
   bool passed = false;
   std::string detail;  // the numbers behind the verdict
 };

@@ -1,6 +1,6 @@
 // Sweep files: YAML → validated sweep → expanded runs.
 //
-// A sweep file (docs/sweep-format.md, ../shared/reference/interface.md) has a base (`data`, `model`,
+// A sweep file (docs/sweep-format.md) has a base (`data`, `model`,
 // `train`), named `arms` of dotted-path overrides, a `grid` of dotted path → values (cartesian
 // product applied to every arm) and `seeds`. Loading validates everything before anything trains:
 // unknown keys at every level, types, bounds, plugin names and every plugin option against that
@@ -79,6 +79,9 @@ struct Sweep {
   std::vector<std::int64_t> seeds; // default [0]
   std::vector<RunSpec> runs;       // arms × grid × seeds, in that nesting order
   std::optional<double> target_loss;  // `report.target_loss`: the fair comparisons' target
+  /// `trust.accept_declared_cost`: plugins trained with their declared cost although the host's
+  /// measurement disagrees (the report flags every run that uses one).
+  std::vector<std::string> accept_declared_cost;
   std::optional<Budget> budget;       // `budget:`; already applied to every run's train.steps
   std::optional<TuneSpec> tune;       // `tune:`
   /// Tuning runs: arms × grid × tune points × tune seeds (evaluated on the tuning split).

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -234,6 +235,39 @@ SweepRecord load_sweep_dir(const fs::path& sweep_dir) {
 
 namespace {
 
+// An arm whose validation loss beats its baseline's by far more than the seeds' spread allows and
+// far more than any other arm at its grid point does: the signature of a leak (a model that sees
+// the future or other rows, an evaluation set that differs, data that overlaps) rather than of a
+// better component. Thresholds: a gain over 0.1 nats, over 10 spreads (the larger of the two arms'
+// standard deviations over seeds, at least 0.005 nats, 0.02 when an arm has a single run), and
+// over 3 times the next-largest gain at the same grid point.
+std::vector<std::string> suspicious_gains(const SweepRecord& sweep) {
+  std::vector<std::string> flags;
+  const auto gain_of = [](const Group& g) -> std::optional<double> {
+    if (!g.baseline || g.done.empty() || g.baseline->done.empty()) return std::nullopt;
+    return g.baseline->summary("val_loss").mean - g.summary("val_loss").mean;
+  };
+  for (const auto& g : sweep.groups) {
+    const auto gain = gain_of(g);
+    if (!gain || *gain <= 0.1) continue;
+    const auto a = g.summary("val_loss"), b = g.baseline->summary("val_loss");
+    const double spread = (a.sd && b.sd) ? std::max({*a.sd, *b.sd, 0.005}) : 0.02;
+    double next = 0.0;
+    for (const auto& other : sweep.groups)
+      if (&other != &g && other.grid_point == g.grid_point)
+        if (const auto other_gain = gain_of(other)) next = std::max(next, *other_gain);
+    if (*gain <= 10.0 * spread || *gain <= 3.0 * next) continue;
+    flags.push_back(fmt::format(
+        "**Suspiciously large gain:** `{}` beats the baseline `{}` by {:.3f} nats of validation loss ({:.4f} against "
+        "{:.4f}), {:.0f}× the seeds' spread ({:.4f}) and {} any other arm's gain. A component rarely buys that much: "
+        "check what the model can see (the causality verdict under \"What each arm trained\"), whether the arms were "
+        "evaluated on the same tokens, and the data split, before believing it.",
+        g.label, g.baseline->label, *gain, a.mean, b.mean, *gain / spread, spread,
+        next > 0 ? fmt::format("{:.1f}×", *gain / next) : std::string("far beyond")));
+  }
+  return flags;
+}
+
 std::vector<std::string> red_flags(const SweepRecord& sweep) {
   std::vector<std::string> flags;
   // The signature of attention that sees the future: near-perfect next-token accuracy.
@@ -256,6 +290,25 @@ std::vector<std::string> red_flags(const SweepRecord& sweep) {
       flags.push_back(fmt::format("**Looks like non-causal attention:** run `{}` ({}, seed {}) has validation loss {:.4f} "
                                   "< 0.1 nats/token, implausibly low for language modelling.",
                                   run.id, run.arm, run.seed, *loss));
+  }
+  // A gain no component earns honestly: far beyond the seeds' spread and far beyond every other arm.
+  for (const auto& flag : suspicious_gains(sweep)) flags.push_back(flag);
+  // Components trained on their declared cost although the host measured otherwise.
+  std::set<std::string> trust_seen;
+  for (const auto& run : sweep.runs) {
+    const auto checks = run.summary.is_object() ? run.summary.find("cost_check") : run.summary.end();
+    if (!run.summary.is_object() || checks == run.summary.end() || !checks->is_array()) continue;
+    for (const auto& c : *checks) {
+      if (!c.value("accepted", false) || !trust_seen.insert(run.arm + "/" + c.dump()).second) continue;
+      flags.push_back(fmt::format(
+          "**Declared cost taken on trust:** arm `{}`'s {} ({} '{}') declares {:.4g} forward FLOPs per token and {} "
+          "active parameters; ablate measured {:.4g} and {} (`trust.accept_declared_cost`). Its FLOPs, active "
+          "parameters and MFU in this report are the plugin's word, not what it spent.",
+          run.arm, c.value("part", std::string("?")), c.value("kind", std::string("?")),
+          c.value("plugin", std::string("?")), c["declared"].value("flops_per_token", 0.0),
+          c["declared"].value("params_active", std::int64_t{0}), c["measured"].value("flops_per_token", 0.0),
+          c["measured"].value("params_active", std::int64_t{0})));
+    }
   }
   // Train/validation overlap.
   std::set<std::string> overlap_seen;

@@ -83,7 +83,7 @@ json results_json(const SweepRecord& sweep) {
   // Per group: the summary.json numbers the report tabulates, each summarised over finished seeds.
   static const char* const kMetrics[] = {"val_loss",      "val_accuracy", "val_perplexity",    "train_loss",
                                          "train_seconds", "eval_seconds", "tokens_per_second", "tokens",
-                                         "peak_memory_bytes", "mfu"};
+                                         "peak_memory_bytes", "mfu", "moe_dropped_fraction"};
   static const char* const kModel[] = {"params_total", "params_active", "flops_per_token"};
   json groups = json::array();
   for (const auto& g : sweep.groups) {
@@ -115,7 +115,8 @@ json results_json(const SweepRecord& sweep) {
   static const char* const kRunNumbers[] = {"val_loss",       "val_accuracy",    "val_perplexity", "train_loss",
                                             "params_total",   "params_active",   "flops_per_token", "train_seconds",
                                             "eval_seconds",   "tokens",          "tokens_per_second", "train_flops",
-                                            "peak_memory_bytes", "steps",        "peak_flops_per_second", "mfu"};
+                                            "peak_memory_bytes", "steps",        "peak_flops_per_second", "mfu",
+                                            "moe_dropped_fraction"};
   json runs = json::array();
   for (const auto& r : sweep.runs) {
     json run = {{"id", r.id},         {"arm", r.arm},       {"seed", r.seed},

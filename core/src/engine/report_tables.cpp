@@ -282,9 +282,11 @@ std::string expert_load_table(const SweepRecord& sweep) {
     }
     if (ratios.empty() && starved == 0) continue;
     const auto s = stats::summarize(ratios);
-    rows << fmt::format("| {} | {} | {} | {} | {} | {} |\n", md_escape(g.label), ratios.size() + starved, layers,
+    const auto dropped = g.summary("moe_dropped_fraction");
+    rows << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", md_escape(g.label), ratios.size() + starved, layers,
                         experts == 0 ? std::string("—") : std::to_string(experts),
                         s.n == 0 ? std::string("—") : mean_sd(s, 2) + fmt::format(" (n = {})", s.n),
+                        dropped.n == 0 ? std::string("—") : fmt::format("{:.2f} %", 100.0 * dropped.mean),
                         starved > 0 ? fmt::format("{} run(s) with an expert that received no tokens (ratio ∞)", starved)
                                     : fmt::format("worst layer {:.2f}", worst));
   }
@@ -296,9 +298,11 @@ std::string expert_load_table(const SweepRecord& sweep) {
         "metrics.jsonl). The ratio is max/min load over the experts of one MoE layer at the last evaluation, "
         "averaged over the MoE layers of a run, then mean ± sd over seeds: 1 is perfectly balanced; a large ratio "
         "means some experts are starved (the model uses fewer experts than it has). The per-expert curves are in "
-        "the plots.\n\n";
-  md << "| Arm | Runs | MoE layers | Experts per layer | Final max/min load ratio | Note |\n";
-  md << "|---|---:|---:|---:|---:|---|\n";
+        "the plots. Loads count what the experts computed: assignments dropped by a capacity (`dispatch: "
+        "capacity`) count for none, and \"Dropped\" is their share at the last evaluation (summary.json's "
+        "`moe_dropped_fraction`, mean over layers and seeds; 0 under sorted dispatch).\n\n";
+  md << "| Arm | Runs | MoE layers | Experts per layer | Final max/min load ratio | Dropped | Note |\n";
+  md << "|---|---:|---:|---:|---:|---:|---|\n";
   md << body << "\n";
   return md.str();
 }
@@ -380,6 +384,27 @@ std::string data_section(const SweepRecord& sweep) {
 // -------------------------------------------------------------------------------------------
 // audit: what each arm trained
 
+
+// The causality proof of an arm's runs: every model was proven causal before training (or the
+// sweep was refused); this says how many finished runs passed it again on their final weights,
+// and quotes any that failed (they are not results).
+static std::string causality_line(const Group& g) {
+  int passed = 0, checked = 0;
+  std::vector<std::string> failures;
+  for (const RunRecord* run : g.runs) {
+    const auto it = run->summary.find("causality");
+    if (it == run->summary.end() || !it->is_object()) continue;
+    ++checked;
+    if (it->value("causal", false)) ++passed;
+    else failures.push_back(fmt::format("run `{}` (seed {}): {}", run->id, run->seed, it->value("message", std::string("?"))));
+  }
+  if (checked == 0) return "Causality: proven before training; no run has finished to be checked again.\n\n";
+  std::string line = fmt::format("Causality: proven before training, and again on the final weights of {} of {} "
+                                 "checked run(s).\n\n", passed, checked);
+  for (const auto& f : failures) line += "- **Not causal after training, excluded:** " + md_escape(f) + "\n";
+  return failures.empty() ? line : line + "\n";
+}
+
 std::string audit_section(const SweepRecord& sweep) {
   std::ostringstream md;
   md << "## What each arm trained\n\n";
@@ -404,6 +429,7 @@ std::string audit_section(const SweepRecord& sweep) {
       md << fmt::format("| **total** | | | | **{}** | **{}** | **{}** |\n\n", fmt_millions(r->number("params_total")),
                         fmt_millions(r->number("params_active")), fmt_millions(r->number("flops_per_token")));
     }
+    md << causality_line(g);
     if (const RunRecord* t = first_with(g, "model_tree"); t && t->summary["model_tree"].is_string())
       md << "<details><summary>Model tree of " << g.label << " (run <code>" << t->id
          << "</code>)</summary>\n\n```\n" << t->summary["model_tree"].get<std::string>() << "\n```\n\n</details>\n\n";

@@ -6,7 +6,6 @@
 //   base tree + the arm's overrides + the grid point's overrides → merged tree (still located)
 //   merged tree → resolved JSON (types normalised, defaults filled), every error at its location
 //   resolved JSON → plugins' cost functions (cross-option checks), + seed → config → id
-// Deliberate limits: `tune` and `budget` are reserved keys that are refused for now.
 #include "ablate/sweep.h"
 
 #include <algorithm>
@@ -477,6 +476,33 @@ std::optional<double> parse_report_target_loss(const LocatedEntry* entry) {
   return target;
 }
 
+/// `trust: {accept_declared_cost: [NAME, ...]}`: plugins whose declared cost() is taken although the
+/// host measured otherwise (docs/proofs.md, "Measured cost"). Never changes a run's id: it
+/// changes nothing a run computes, only whether ablate agrees to train it; the report flags it.
+std::vector<std::string> parse_trust(const LocatedEntry* entry, const PluginRegistry& registry) {
+  std::vector<std::string> accepted;
+  if (entry == nullptr || entry->value.is_null()) return accepted;
+  const LocatedNode& node = entry->value;
+  const char* example = "e.g. trust: {accept_declared_cost: [my_moe]}";
+  if (!node.is_map()) throw Error(fmt::format("'trust' must be a map, got {}", node.describe()), example, node.where);
+  for (const auto& e : node.entries) {
+    if (e.key != "accept_declared_cost")
+      throw Error(fmt::format("unknown key 'trust.{}' (known keys: accept_declared_cost)", e.key),
+                  did_you_mean(e.key, {"accept_declared_cost"}), e.key_where);
+    if (!e.value.is_sequence())
+      throw Error(fmt::format("'trust.accept_declared_cost' must be a list of plugin names, got {}", e.value.describe()),
+                  example, e.value.where);
+    for (const auto& item : e.value.items) {
+      const std::string name = scalar_text(item, "trust.accept_declared_cost");
+      bool known = false;
+      for (const auto& plugin : registry.plugins()) known = known || plugin.name() == name;
+      if (!known) throw Error(fmt::format("trust.accept_declared_cost names '{}', which is no loaded plugin", name), {}, item.where);
+      accepted.push_back(name);
+    }
+  }
+  return accepted;
+}
+
 std::vector<Arm> parse_arms(const LocatedEntry* entry) {
   std::vector<Arm> arms;
   if (entry == nullptr || entry->value.is_null()) return arms;
@@ -682,6 +708,7 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
                   name->value.where);
   }
   sweep.target_loss = parse_report_target_loss(root.find("report"));
+  sweep.accept_declared_cost = parse_trust(root.find("trust"), registry);
   sweep.budget = sweep_budget::parse(root.find("budget"));
   std::vector<SourceLocation> seed_where;
   sweep.seeds = parse_seeds(root.find("seeds"), seed_where);

@@ -282,6 +282,16 @@ class SchemaBuilder {
                   {"exclusiveMinimum", 0},
                   {"description", "the validation loss (nats per token) the fair comparisons ask arms to reach"}}}}},
               {"additionalProperties", false}};
+    if (key == "trust")
+      return {{"type", or_null("object")},
+              {"description", "what ablate may take on a plugin's word; never changes a run's id"},
+              {"properties",
+               {{"accept_declared_cost",
+                 {{"type", "array"},
+                  {"items", {{"type", "string"}}},
+                  {"description", "plugins trained with their declared cost() although the host measured other "
+                                  "FLOPs or active parameters (the report flags them)"}}}}},
+              {"additionalProperties", false}};
     throw std::logic_error(fmt::format("sweep_json_schema: no schema for the top-level key '{}'", key));
   }
 

@@ -214,7 +214,7 @@ std::span<const SchemaField> host_sections() { return kSections; }
 
 const std::vector<std::string>& top_level_keys() {
   static const std::vector<std::string> keys{"name", "baseline", "data", "model",  "train", "seeds",
-                                             "arms", "grid",     "tune", "budget", "report"};
+                                             "arms", "grid",     "tune", "budget", "report", "trust"};
   return keys;
 }
 

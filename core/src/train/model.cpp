@@ -53,8 +53,10 @@ TransformerImpl::TransformerImpl(const ModelPlan& plan_, const PluginRegistry& r
                 "a plugin's cost() disagrees with the module it builds: fix the plugin");
 }
 
-torch::Tensor TransformerImpl::forward(const torch::Tensor& tokens) {
-  auto x = embedding(tokens);  // (B, T, d)
+torch::Tensor TransformerImpl::forward(const torch::Tensor& tokens) { return forward_embedded(embedding(tokens)); }
+
+torch::Tensor TransformerImpl::forward_embedded(const torch::Tensor& embedded) {
+  auto x = embedded;  // (B, T, d)
   if (plan.embedding_scale) x = x * std::sqrt(static_cast<double>(plan.d_model));
   x = drop(x);
   for (auto& block : block_list_) x = block->forward(x);
@@ -78,6 +80,24 @@ std::vector<torch::Tensor> TransformerImpl::expert_loads() const {
     if (load.defined()) loads.push_back(load);
   }
   return loads;
+}
+
+std::vector<TransformerImpl::PlacedComponent> TransformerImpl::placed_components() const {
+  const auto named = [](const std::string& slot, const sdk::ComponentSpec& spec) {
+    return fmt::format("{} ({} '{}')", slot, sdk::kind_name(spec.kind), spec.plugin);
+  };
+  std::vector<PlacedComponent> placed;
+  for (std::int64_t layer = 0; layer < plan.n_layers; ++layer) {
+    const Block& block = block_list_[static_cast<std::size_t>(layer)];
+    const std::string at = fmt::format("block {} ", layer);
+    const bool dense = layer < plan.first_dense_layers && plan.dense_ffn;
+    placed.push_back({named(at + "norm1", plan.norm), layer, "model.norm", block->norm1});
+    placed.push_back({named(at + "attention", plan.attention), layer, "model.attention", block->attention});
+    placed.push_back({named(at + "norm2", plan.norm), layer, "model.norm", block->norm2});
+    placed.push_back({named(at + "ffn", plan.ffn_of(layer)), layer, dense ? "model.dense_ffn" : "model.ffn", block->ffn});
+  }
+  placed.push_back({named("final norm", plan.norm), -1, "model.norm", final_norm});
+  return placed;
 }
 
 void TransformerImpl::after_optimizer_step() {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
@@ -11,9 +12,11 @@
 #include <torch/utils.h>
 
 #include "ablate/causality.h"
+#include "ablate/cost_check.h"
 #include "ablate/error.h"
 #include "ablate/model.h"
 #include "ablate/sweep.h"
+#include "measured_cost.h"
 
 namespace ablate {
 namespace {
@@ -173,17 +176,35 @@ PluginCheckReport check_plugin(const PluginRegistry& registry, const PluginCheck
   if (!y.defined()) return report;
   record(report, "finite", [&] { return finite_check(*module, x, y); });
   record(report, "backward", [&] { return backward_check(*module, y, aux, generator); });
-  if (request.kind == sdk::Kind::attention) {
-    for (const bool training : {true, false}) {
-      const std::string name = training ? "causal (training)" : "causal (evaluation)";
-      record(report, name, [&]() -> CheckOutcome {
-        module->train(training);
-        const CausalityResult result = check_causality(*module, request.d_model, request.seq_len);
-        return {name, result.causal, result.describe()};
-      });
-    }
-    module->train();
-  }
+  // Measured against declared cost: the FLOPs the module spends and the parameters one token uses.
+  std::optional<MeasuredCost> measured;
+  const auto measure = [&] {
+    if (!measured) measured = measure_cost(*module, request.d_model, request.seq_len, request.batch);
+    return *measured;
+  };
+  record(report, "flops", [&]() -> CheckOutcome {
+    const CostCheck c{.declared_flops = cost.flops_per_token, .measured_flops = measure().flops_per_token};
+    return {"flops", c.flops_match(),
+            fmt::format("forward FLOPs per token: cost() says {:.6g}, measured {:.6g} (matrix products counted as "
+                        "LibTorch dispatches them; tolerance {:.0f} %)",
+                        c.declared_flops, c.measured_flops, 100 * kCostTolerance)};
+  });
+  record(report, "active params", [&]() -> CheckOutcome {
+    const CostCheck c{.declared_active = cost.params_active, .measured_active = measure().params_active};
+    return {"active params", c.params_match(),
+            fmt::format("cost() says params_active {}, measured {} (parameters the gradient of one token's output "
+                        "reaches; tolerance {:.0f} %)",
+                        c.declared_active, c.measured_active, 100 * kCostTolerance)};
+  });
+  // Every kind, not only attention: a norm over the time axis or an MLP with a token shift sees the
+  // future as surely as a leaky attention. Off its initialisation, so a zero-initialised gate
+  // cannot hide a leak.
+  record(report, "causal", [&]() -> CheckOutcome {
+    move_off_initialisation(*module, 4321);
+    const CausalityVerdict verdict =
+        check_component_causality(*module, request.d_model, {.seq_len = request.seq_len, .device = c10::kCPU});
+    return {"causal", verdict.passed, verdict.describe()};
+  });
   return report;
 }
 

@@ -23,12 +23,15 @@
 #include "ablate/atomic_file.h"
 #include "ablate/build_info.h"
 #include "ablate/causality.h"
+#include "ablate/cost_check.h"
 #include "ablate/data.h"
 #include "ablate/device.h"
 #include "ablate/device_list.h"
 #include "ablate/error.h"
+#include "ablate/generator_lock.h"
 #include "ablate/halving_board.h"
 #include "ablate/json_file.h"
+#include "ablate/model.h"
 #include "ablate/model_plan.h"
 #include "ablate/precision.h"
 #include "ablate/report.h"
@@ -83,39 +86,95 @@ void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
   write_file_atomic(dir / "sweep.json", j.dump(2));
 }
 
-// Every distinct attention configuration of the sweep must pass the causality check in training
-// and evaluation mode, on every device the sweep trains on, before any run trains.
-void prove_attention_causal(const Sweep& sweep, const PluginRegistry& registry, const std::vector<c10::Device>& devices) {
+// Every distinct model configuration of the sweep is built as its runs build it, moved off its
+// initialisation, and proven causal as a whole (causality.h) on every device the sweep trains on,
+// in the precision it trains in, before any run trains. A model that fails is refused, naming the
+// component, its block, the position and the mode, at the sweep line that chose the component.
+// The key of a run's model as the proofs see it: its model section, seq_len and vocabulary.
+std::string model_key(const RunSpec& run) {
+  return nlohmann::json{run.config.at("model"), run.config.at("data").at("seq_len"),
+                        tokenizer_vocab_size(run.config.at("data"))}
+      .dump();
+}
+
+// The same distinct models are measured (cost_check.h): a component whose measured FLOPs or active
+// parameters differ from its plugin's cost() refuses the sweep with both numbers, unless the sweep
+// names the plugin in trust.accept_declared_cost. Returns the checks of each model (by model_key)
+// for the runs' summaries.
+std::map<std::string, nlohmann::json> check_model_costs(const Sweep& sweep, const PluginRegistry& registry,
+                                                        const c10::Device& device) {
+  std::map<std::string, nlohmann::json> by_model;
+  for (const auto* runs : {&sweep.runs, &sweep.tune_runs}) {
+    for (const RunSpec& run : *runs) {
+      const std::string key = model_key(run);
+      if (by_model.contains(key)) continue;
+      const ModelPlan plan = plan_model(run.config, tokenizer_vocab_size(run.config.at("data")), registry);
+      nlohmann::json checks = nlohmann::json::array();
+      for (const CostCheck& check : check_costs(plan, registry, device)) {
+        nlohmann::json j = check.to_json();
+        if (!check.matches()) {
+          const bool accepted = std::find(sweep.accept_declared_cost.begin(), sweep.accept_declared_cost.end(),
+                                          check.plugin) != sweep.accept_declared_cost.end();
+          if (!accepted)
+            throw Error(fmt::format("arm '{}': the {} costs other than its plugin declares: {}", run.arm, check.part,
+                                    check.describe()),
+                        fmt::format("fix the plugin's cost(); or, to train with its declared cost anyway (the report "
+                                    "flags every such run, and FLOP budgets are refused), add trust: "
+                                    "{{accept_declared_cost: [{}]}} to the sweep",
+                                    check.plugin),
+                        run.location_of(check.config_key));
+          if (sweep.budget && sweep.budget->kind == "flops")
+            throw Error(fmt::format("arm '{}': a FLOP budget needs the FLOPs each run really spends, and the {}'s "
+                                    "plugin declares other than it spends: {}",
+                                    run.arm, check.part, check.describe()),
+                        "fix the plugin's cost(), or use a budget of steps, tokens or seconds", sweep.budget->where);
+          j["accepted"] = true;
+          print_error(fmt::format("warning: arm '{}': {} (accepted by trust.accept_declared_cost; the report flags it)",
+                                  run.arm, check.describe()));
+        }
+        checks.push_back(j);
+      }
+      by_model[key] = checks;
+    }
+  }
+  return by_model;
+}
+
+void prove_models_causal(const Sweep& sweep, const PluginRegistry& registry, const std::vector<c10::Device>& devices,
+                         const std::string& precision) {
   std::set<std::string> checked;
   std::vector<const RunSpec*> all;
   for (const auto& run : sweep.runs) all.push_back(&run);
   for (const auto& run : sweep.tune_runs) all.push_back(&run);
   for (const RunSpec* run_ptr : all) {
     const RunSpec& run = *run_ptr;
-    const auto& model = run.config.at("model");
-    const nlohmann::json key = {model.at("attention"), model.at("d_model"), model.at("rope"),
-                                run.config.at("data").at("seq_len")};
-    if (!checked.insert(key.dump()).second) continue;
     const std::int64_t vocab = tokenizer_vocab_size(run.config.at("data"));
+    if (!checked.insert(model_key(run)).second) continue;
     const ModelPlan plan = plan_model(run.config, vocab, registry);
-    auto attention = registry.create(plan.attention, plan.context(0));
+    const auto start = std::chrono::steady_clock::now();
     std::vector<std::string> names;
     for (const c10::Device& device : devices) {
-      attention->to(device);
-      for (const bool training : {true, false}) {
-        attention->train(training);
-        const CausalityResult result = check_causality(*attention, plan.d_model, plan.seq_len);
-        if (!result.causal)
-          throw Error(fmt::format("attention plugin '{}' fails the causality check in {} mode on {}: {}",
-                                  plan.attention.plugin, training ? "training" : "evaluation", device.str(),
-                                  result.describe()),
-                      "ablate refuses to train a model that can see the tokens it predicts",
-                      run.location_of("model.attention"));
-      }
+      std::lock_guard generator_lock(default_generator_mutex());
+      seed_default_generators(static_cast<std::uint64_t>(run.seed), device);
+      Transformer model(plan, registry);
+      move_off_initialisation(*model, static_cast<std::uint64_t>(run.seed) + 1);
+      model->to(device);
+      const CausalitySettings settings{.seq_len = plan.seq_len, .device = device,
+                                       .precision = parse_precision(precision, device)};
+      const CausalityVerdict verdict = check_model_causality(*model, settings);
+      if (!verdict.passed)
+        throw Error(fmt::format("the model of arm '{}' is not causal on {} ({}): {}", run.arm, device.str(),
+                                precision_name(settings.precision), verdict.describe()),
+                    "ablate refuses to train a model that can see the tokens it predicts or other sequences of its "
+                    "batch; `ablate check-plugin KIND NAME` checks one component alone",
+                    run.location_of(verdict.config_key.empty() ? "model" : verdict.config_key));
       names.push_back(device.str());
     }
-    print(fmt::format("attention '{}' ({}): proven causal in training and evaluation mode{}", plan.attention.plugin,
-                      model.at("attention").dump(), names.size() > 1 ? fmt::format(" on {}", fmt::join(names, ", ")) : ""));
+    print(fmt::format("model of arm '{}' (T = {}, {} blocks): proven causal in training and evaluation mode, gradients "
+                      "on and off{} ({:.1f} s)",
+                      run.arm, plan.seq_len, plan.n_layers,
+                      names.size() > 1 ? fmt::format(", on {}", fmt::join(names, ", ")) : "",
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
   }
 }
 
@@ -165,6 +224,7 @@ struct RunQueue {
   std::mutex data_mutex{};
   std::map<std::string, PreparedData> data_by_config{};  // runs with the same data share it
   std::atomic<bool> aborting{false};  // an error outside any one run: every worker stops
+  std::map<std::string, nlohmann::json> cost_checks{};  // measured against declared, by model_key
 
   using AfterEval = std::function<std::string(std::int64_t, double, double)>;
   using AfterEvalFor = std::function<AfterEval(const RunSpec&)>;
@@ -276,9 +336,15 @@ struct RunQueue {
                              .stop_requested = [this](std::int64_t) { return stopping(); },
                              .heartbeat = [&] { attempt.lock->heartbeat(); }};
       if (after_eval_for) settings.after_eval = after_eval_for(run);
+      if (const auto it = cost_checks.find(model_key(run)); it != cost_checks.end()) settings.cost_check = it->second;
       const auto summary = train_with_oom_retry(run, data, registry, settings);
       std::lock_guard lock(mutex);
       if (summary.at("status") == "diverged") ++result.diverged;
+      if (summary.at("status") == "failed") {  // its final weights failed the causality proof
+        ++result.failed;
+        print_error(fmt::format("[{}] failed: {}", label, summary.at("error").get<std::string>()));
+        return;
+      }
       if (summary.at("status") == "interrupted") {
         result.interrupted.push_back({run.id, summary.at("steps").get<std::int64_t>()});
         return;
@@ -365,7 +431,7 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
   result.sweep_dir = sweep_directory(sweep, options.out_dir);
   std::filesystem::create_directories(result.sweep_dir / "runs");
   write_sweep_json(sweep, result.sweep_dir);
-  prove_attention_causal(sweep, registry, devices);
+  prove_models_causal(sweep, registry, devices, options.precision);
   if (workers.size() > 1) {
     std::vector<std::string> names;
     for (const auto& d : workers) names.push_back(d.str());
@@ -382,6 +448,7 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
   }
 
   RunQueue queue{registry, options, workers, cache_dir, result};
+  queue.cost_checks = check_model_costs(sweep, registry, devices.front());
   if (!sweep.tune) {
     queue.train(sweep.runs, result.sweep_dir / "runs", "", {});
   } else if (queue.train(sweep.tune_runs, result.sweep_dir / "tune", "tuning ", [&](const RunSpec& run) {

@@ -26,6 +26,7 @@
 
 #include "ablate/atomic_file.h"
 #include "ablate/build_info.h"
+#include "ablate/causality.h"
 #include "ablate/checkpoint.h"
 #include "ablate/checkpoint_store.h"
 #include "ablate/device.h"
@@ -89,6 +90,12 @@ class PendingLosses {
 
 // Steps after which the trainer reads the pending losses even when nothing else is due.
 constexpr std::int64_t kMaxUnreadSteps = 1000;
+
+double mean_of(const nlohmann::json& numbers) {
+  double sum = 0.0;
+  for (const auto& v : numbers) sum += v.get<double>();
+  return numbers.empty() ? 0.0 : sum / static_cast<double>(numbers.size());
+}
 
 nlohmann::json components_of(const ModelPlan& plan) {
   nlohmann::json parts = nlohmann::json::array();
@@ -207,6 +214,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
                             {"data", data_of(data)},
                             {"eval_split", eval_split}};
   if (resumed) summary["resumed_from_step"] = state.step;
+  if (!settings.cost_check.is_null()) summary["cost_check"] = settings.cost_check;
   write_file_atomic(settings.run_dir / "summary.json", summary.dump(2));
 
   // -------------------------------------------------------------------------------------------
@@ -226,6 +234,9 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
             {"ablate_version", ablate_version()},
             {"config", run.config.dump()}};
   };
+  // MoE: the mean over blocks of the fraction dropped by capacity at the last evaluation (the final
+  // evaluation always runs, so a resumed run needs no checkpointed copy).
+  nlohmann::json last_dropped_fraction = nullptr;
   const auto record = [&](std::int64_t step, double lr) {
     const auto eval_start = Clock::now();
     const Evaluation eval = evaluate(model, val_batches);  // .item() synchronises the device
@@ -243,10 +254,16 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
                            {"val_accuracy", eval.accuracy},
                            {"val_perplexity", std::exp(eval.loss)},
                            {"lr", lr}};
+    // Per MoE block, what each expert computed in the evaluation's last batch; the rest of the
+    // (token, slot) assignments were dropped by a capacity (moe_dispatch.h).
     for (const auto& load : model->expert_loads()) {
       const auto cpu = load.to(torch::kCPU, torch::kDouble).contiguous();
       line["expert_load"].push_back(std::vector<double>(cpu.data_ptr<double>(), cpu.data_ptr<double>() + cpu.numel()));
+      line["moe_dropped_fraction"].push_back(std::max(0.0, 1.0 - cpu.sum().item<double>()));
     }
+    last_dropped_fraction = line.contains("moe_dropped_fraction")
+                                      ? nlohmann::json(mean_of(line["moe_dropped_fraction"]))
+                                      : nlohmann::json(nullptr);
     state.metrics_text += line.dump() + "\n";
     write_file_atomic(metrics_path, state.metrics_text);
     // The best weights so far, as a researcher would pick them (by validation loss).
@@ -377,16 +394,32 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   if (status != "interrupted") remove_checkpoints(checkpoint_dir);  // done or diverged: nothing to resume
   // The final weights of a run that ended normally (a diverged run's are not numbers; an
   // interrupted one continues from its checkpoint).
-  if (run_finished(status))
+  if (run_finished(status)) {
     save_weights(settings.run_dir / "model.safetensors", *model,
                  weights_metadata(state.step, {state.last_val_loss, state.last_val_accuracy}));
+    // The causality proof again, on the weights the run ends with: training can open what
+    // initialisation kept shut (a gate that was zero), and such a run is no result.
+    const auto check_start = Clock::now();
+    std::lock_guard lock(default_generator_mutex());  // it reseeds the generators, then restores them
+    const CausalityVerdict verdict =
+        check_model_causality(*model, {.seq_len = T, .device = settings.device, .precision = settings.precision});
+    summary["causality"] = verdict.to_json();
+    summary["causality"]["seconds"] = seconds_since(check_start);
+    if (!verdict.passed) {
+      status = "failed";
+      summary["error"] = "its final weights fail the causality proof, so it is not a result: " + verdict.describe();
+    }
+  }
 
   // -------------------------------------------------------------------------------------------
   // summary
   const std::int64_t tokens = state.step * tokens_per_step;
   summary["status"] = status;
   summary["steps"] = state.step;
-  summary["stopped_by"] = status == "diverged" ? "divergence" : status == "interrupted" ? "interrupt" : stopped_by;
+  summary["stopped_by"] = status == "diverged"      ? "divergence"
+                          : status == "interrupted" ? "interrupt"
+                          : status == "failed"      ? "causality proof"
+                                                    : stopped_by;
   summary["budget"] = train.contains("budget") ? train.at("budget") : nlohmann::json{{"kind", "steps"}, {"value", steps}};
   summary["tokens"] = tokens;
   summary["train_flops"] = train_flops(plan.total.flops_per_token, static_cast<double>(tokens));
@@ -405,6 +438,7 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   summary["val_loss"] = state.last_val_loss;
   summary["val_accuracy"] = state.last_val_accuracy;
   summary["val_perplexity"] = std::exp(state.last_val_loss);
+  if (!last_dropped_fraction.is_null()) summary["moe_dropped_fraction"] = last_dropped_fraction;
   write_file_atomic(settings.run_dir / "summary.json", summary.dump(2));
   return summary;
 }

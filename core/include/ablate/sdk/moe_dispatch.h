@@ -12,10 +12,14 @@
 //    per-expert loop (fast on Hopper/Blackwell; LibTorch falls back to a loop elsewhere). Otherwise
 //    (CPU, fp32, or an expert plugin this file does not know) each expert runs on its block, whose
 //    size is read on the host.
-//  - capacity: every expert gets a fixed buffer of C = ceil(capacity_factor · N · k / E) rows;
-//    assignments beyond an expert's C (in token order) are dropped — they add nothing to y — and
-//    counted. All shapes depend on N, k, E only, so the step can be captured in a CUDA graph;
-//    built-in MLPs run as batched matmuls over the (E, C, d) buffer.
+//  - capacity: every expert gets a fixed buffer of C = ceil(capacity_factor · T · k / E) rows per
+//    sequence of T tokens (x given as (B, T, d)), or per call when x is (N, d) (T = N);
+//    assignments beyond an expert's C (in token order within the sequence) are dropped — they add
+//    nothing to y — and counted per expert. Per sequence, a token's drop depends only on the
+//    tokens before it in its own sequence: no sequence of a batch sees another (a capacity shared
+//    by the whole batch fails ablate's causality proof). All shapes depend on B, T, k, E only, so
+//    the step can be captured in a CUDA graph; built-in MLPs run as batched matmuls over the
+//    (E, B·C, d) buffer.
 // The combine is a weighted sum over each token's k slots (no atomics: deterministic).
 //
 // Built-in expert MLPs (mlp silu, swiglu, gelu) are recognised by plugin name and parameter names;
@@ -79,13 +83,24 @@ struct MoeDispatchOptions {
 struct MoeDispatchResult {
   at::Tensor output;   // (N, d)
   at::Tensor counts;   // (E,) int64: assignments routed to each expert (before any drop)
-  at::Tensor dropped;  // () int64 on the device: assignments dropped over capacity (0 for sorted)
+  at::Tensor dropped;  // (E,) int64 on the device: of those, dropped over capacity (zeros for sorted)
 };
 
-/// Rows per expert of the capacity strategy: ceil(capacity_factor · n_tokens · top_k / n_experts).
+/// Rows per expert of the capacity strategy: ceil(capacity_factor · n_tokens · top_k / n_experts),
+/// n_tokens being the tokens of one sequence (or of the call, for (N, d) inputs).
 std::int64_t moe_capacity(std::int64_t n_tokens, std::int64_t top_k, std::int64_t n_experts, double capacity_factor);
 
-/// x: (N, d); expert_index: (N, k) int64 in [0, E); weights: (N, k), any float type.
+/// Expert rows computed per token, for cost(): k under sorted dispatch; E · C / T under capacity
+/// (every expert's C rows per sequence of T tokens are computed, padding included).
+inline double moe_expert_rows_per_token(const MoeDispatchOptions& options, std::int64_t top_k, std::int64_t n_experts,
+                                        std::int64_t seq_len) {
+  if (options.strategy != MoeDispatch::capacity || seq_len <= 0) return static_cast<double>(top_k);
+  return static_cast<double>(n_experts * moe_capacity(seq_len, top_k, n_experts, options.capacity_factor)) /
+         static_cast<double>(seq_len);
+}
+
+/// x: (B, T, d) (capacity per sequence) or (N, d); expert_index: (N, k) int64 in [0, E), N = B·T;
+/// weights: (N, k), any float type.
 MoeDispatchResult moe_dispatch(const at::Tensor& x, const at::Tensor& expert_index, const at::Tensor& weights,
                                const MoeExperts& experts, const MoeDispatchOptions& options);
 
@@ -98,7 +113,8 @@ constexpr OptionSpec moe_dispatch_option() {
 }
 constexpr OptionSpec moe_capacity_factor_option() {
   return {.name = "capacity_factor", .type = OptionType::number, .default_value = "1.25",
-          .doc = "dispatch capacity: rows per expert = ceil(factor * tokens * top_k / n_experts)", .min = 0.0};
+          .doc = "dispatch capacity: rows per expert and sequence = ceil(factor * seq_len * top_k / n_experts)",
+          .min = 0.0};
 }
 
 }  // namespace ablate::sdk
