@@ -199,7 +199,8 @@ train: {steps: 2, batch_size: 2}
                                 " --out " + out_dir.string());
   INFO(out.text);
   CHECK(out.status == 2);
-  CHECK_THAT(out.text, Catch::Contains("attention plugin 'fixture_leaky_mean' fails the causality check"));
+  CHECK_THAT(out.text, Catch::Contains("the model of arm 'base' is not causal"));
+  CHECK_THAT(out.text, Catch::Contains("block 0 attention (attention 'fixture_leaky_mean')"));
   CHECK_THAT(out.text, Catch::Contains(sweep.string() + ":4:"));
   CHECK_FALSE(std::filesystem::exists(out_dir / "leaky" / "runs" / "report.md"));
 }
@@ -456,24 +457,49 @@ TEST_CASE("slurm writes a job array whose tasks, run as Slurm would, share the s
   CHECK(std::filesystem::exists(script));
 }
 
-TEST_CASE("a plugin whose factory throws fails its run, with the plugin's message, and the sweep goes on", "[cli]") {
+TEST_CASE("a plugin whose factory throws is refused before anything trains, with the plugin's message and the arm's line",
+          "[cli]") {
   const auto sweep = write_temp("throwing.yaml", R"(
 name: throwing
 data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
 model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
 train: {steps: 3, batch_size: 2, eval_every: 3, eval_batches: 1}
 arms:
-  broken: {model.norm: {plugin: fixture_throwing}}
   fine: {}
+  broken: {model.norm: {plugin: fixture_throwing}}
 )");
   const auto out = std::filesystem::temp_directory_path() / "ablate_test_cli_throwing";
   std::filesystem::remove_all(out);
   const Output run = run_ablate("--plugin-dir " + std::string(ABLATE_TEST_PLUGIN_DIR) + "/throwing " + run_args(sweep, out));
   INFO(run.text);
-  CHECK(run.status == 1);  // a run failed
+  CHECK(run.status == 2);  // bad input: the model of arm 'broken' cannot be built, so it cannot be proven causal
+  CHECK_THAT(run.text, Catch::Contains("the model of arm 'broken' cannot be built"));
   CHECK_THAT(run.text, Catch::Contains("fixture_throwing: this factory always fails"));
-  CHECK_THAT(run.text, Catch::Contains("trained 1, skipped 0 (already done), failed 1"));
+  CHECK_THAT(run.text, Catch::Contains(sweep.string() + ":8:"));
+  CHECK_THAT(run.text, !Catch::Contains("training on"));
   const Output status = run_ablate("status " + (out / "throwing").string());
+  CHECK_THAT(status.text, Catch::Contains("2 pending"));
+}
+
+TEST_CASE("a plugin that fails while training fails its run, with the plugin's message, and the sweep goes on",
+          "[cli]") {
+  const auto sweep = write_temp("throwing_training.yaml", R"(
+name: throwing_training
+data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
+model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
+train: {steps: 3, batch_size: 2, eval_every: 3, eval_batches: 1}
+arms:
+  broken: {model.norm: {plugin: fixture_throwing, when: training}}
+  fine: {}
+)");
+  const auto out = std::filesystem::temp_directory_path() / "ablate_test_cli_throwing_training";
+  std::filesystem::remove_all(out);
+  const Output run = run_ablate("--plugin-dir " + std::string(ABLATE_TEST_PLUGIN_DIR) + "/throwing " + run_args(sweep, out));
+  INFO(run.text);
+  CHECK(run.status == 1);  // a run failed
+  CHECK_THAT(run.text, Catch::Contains("fixture_throwing: this norm fails once trained"));
+  CHECK_THAT(run.text, Catch::Contains("trained 1, skipped 0 (already done), failed 1"));
+  const Output status = run_ablate("status " + (out / "throwing_training").string());
   CHECK_THAT(status.text, Catch::Contains("1 done, 1 failed"));
 }
 

@@ -176,7 +176,7 @@ model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {pl
 train: {steps: 3, batch_size: 2, eval_every: 3, eval_batches: 1}
 seeds: [0, 1]
 arms:
-  broken: {model.norm: {plugin: fixture_throwing}}
+  broken: {model.norm: {plugin: fixture_throwing, when: training}}
   fine: {}
 )");
   fs::remove_all(kDir / "throwing");

@@ -479,3 +479,196 @@ TEST_CASE("The default cache directory follows ABLATE_CACHE, then XDG_CACHE_HOME
     CHECK(ablate::default_cache_dir() == fs::path("/home/someone/.cache/ablate"));
   }
 }
+
+// ---- near-duplicates across the split -------------------------------------------------------------
+
+namespace {
+
+// Psalm 14 and Psalm 53 (KJV): the same psalm twice, differing by a word here and there ("LORD" /
+// "God"), so they share only a quarter of their word 5-grams.
+const char* const kPsalm14 =
+    "The fool hath said in his heart, There is no God. They are corrupt, they have done abominable "
+    "works, there is none that doeth good.\n"
+    "The LORD looked down from heaven upon the children of men, to see if there were any that did "
+    "understand, and seek God.\n"
+    "They are all gone aside, they are all together become filthy: there is none that doeth good, "
+    "no, not one.\n"
+    "Have all the workers of iniquity no knowledge? who eat up my people as they eat bread, and call "
+    "not upon the LORD.\n"
+    "There were they in great fear: for God is in the generation of the righteous.\n"
+    "Ye have shamed the counsel of the poor, because the LORD is his refuge.\n"
+    "Oh that the salvation of Israel were come out of Zion! when the LORD bringeth back the captivity "
+    "of his people, Jacob shall rejoice, and Israel shall be glad.";
+const char* const kPsalm53 =
+    "The fool hath said in his heart, There is no God. Corrupt are they, and have done abominable "
+    "iniquity: there is none that doeth good.\n"
+    "God looked down from heaven upon the children of men, to see if there were any that did "
+    "understand, that did seek God.\n"
+    "Every one of them is gone back: they are altogether become filthy; there is none that doeth "
+    "good, no, not one.\n"
+    "Have the workers of iniquity no knowledge? who eat up my people as they eat bread: they have not "
+    "called upon God.\n"
+    "There were they in great fear, where no fear was: for God hath scattered the bones of him that "
+    "encampeth against thee: thou hast put them to shame, because God hath despised them.\n"
+    "Oh that the salvation of Israel were come out of Zion! When God bringeth back the captivity of "
+    "his people, Jacob shall rejoice, and Israel shall be glad.";
+// Unrelated psalms in the same idiom ("the LORD", "the righteous", "his people").
+const char* const kOtherPsalms[] = {
+    "Blessed is the man that walketh not in the counsel of the ungodly, nor standeth in the way of "
+    "sinners, nor sitteth in the seat of the scornful.\nBut his delight is in the law of the LORD; "
+    "and in his law doth he meditate day and night.\nAnd he shall be like a tree planted by the "
+    "rivers of water, that bringeth forth his fruit in his season; his leaf also shall not wither; "
+    "and whatsoever he doeth shall prosper.\nThe ungodly are not so: but are like the chaff which "
+    "the wind driveth away.\nTherefore the ungodly shall not stand in the judgment, nor sinners in "
+    "the congregation of the righteous.\nFor the LORD knoweth the way of the righteous: but the way "
+    "of the ungodly shall perish.",
+    "The LORD is my shepherd; I shall not want.\nHe maketh me to lie down in green pastures: he "
+    "leadeth me beside the still waters.\nHe restoreth my soul: he leadeth me in the paths of "
+    "righteousness for his name's sake.\nYea, though I walk through the valley of the shadow of "
+    "death, I will fear no evil: for thou art with me; thy rod and thy staff they comfort me.\nThou "
+    "preparest a table before me in the presence of mine enemies: thou anointest my head with oil; "
+    "my cup runneth over.\nSurely goodness and mercy shall follow me all the days of my life: and I "
+    "will dwell in the house of the LORD for ever.",
+    "I will lift up mine eyes unto the hills, from whence cometh my help.\nMy help cometh from the "
+    "LORD, which made heaven and earth.\nHe will not suffer thy foot to be moved: he that keepeth "
+    "thee will not slumber.\nBehold, he that keepeth Israel shall neither slumber nor sleep.\nThe "
+    "LORD is thy keeper: the LORD is thy shade upon thy right hand.\nThe sun shall not smite thee by "
+    "day, nor the moon by night.\nThe LORD shall preserve thee from all evil: he shall preserve thy "
+    "soul.\nThe LORD shall preserve thy going out and thy coming in from this time forth, and even "
+    "for evermore.",
+    "Make a joyful noise unto the LORD, all ye lands.\nServe the LORD with gladness: come before his "
+    "presence with singing.\nKnow ye that the LORD he is God: it is he that hath made us, and not we "
+    "ourselves; we are his people, and the sheep of his pasture.\nEnter into his gates with "
+    "thanksgiving, and into his courts with praise: be thankful unto him, and bless his name.\nFor "
+    "the LORD is good; his mercy is everlasting; and his truth endureth to all generations.",
+};
+
+// The KJV's parallel chapters whose word 5-gram Jaccard is at least 0.2 (docs/data.md), by the
+// references `bible -f` prints.
+const std::set<std::pair<std::string, std::string>> kKjvParallels = {
+    {"2Ki19", "Isa37"}, {"Ezra2", "Neh7"},  {"2Sm22", "Psa18"},  {"Psa60", "Psa108"},
+    {"2Ki18", "Isa36"}, {"1Sm31", "1Chr10"}, {"Psa14", "Psa53"}, {"1Ki10", "2Chr9"},
+    {"2Ki20", "Isa39"}, {"2Sm10", "1Chr19"}};
+
+bool is_kjv_parallel(const std::string& a, const std::string& b) {
+  return kKjvParallels.count({a, b}) + kKjvParallels.count({b, a}) > 0;
+}
+
+}  // namespace
+
+TEST_CASE("Psalm 53 in validation has a near-twin in Psalm 14 in training; unrelated psalms do not",
+          "[data][near_duplicates]") {
+  std::vector<std::string> docs = {kPsalm14, kPsalm53};
+  for (const char* p : kOtherPsalms) docs.emplace_back(p);
+  docs.emplace_back("...!?");               // 6: no words at all
+  docs.emplace_back(kOtherPsalms[1]);       // 7: an exact copy of Psalm 23
+  docs.emplace_back("Selah");               // 8: shorter than one 5-gram
+  docs.emplace_back("selah.");              // 9: the same word, case and punctuation aside
+  // Training: Psalm 14, 1, 23, "Selah"; validation: Psalm 53, 121, 100, "...!?", Psalm 23 again, "selah."
+  const std::vector<std::size_t> train = {0, 2, 3, 8}, val = {1, 4, 5, 6, 7, 9};
+  const auto twins = ablate::find_near_twins(docs, train, val);
+  REQUIRE(twins.size() == 3);
+  CHECK(twins[0].val == 1);
+  CHECK(twins[0].train == 0);
+  CHECK(twins[0].jaccard == Approx(0.268).margin(0.005));  // measured: docs/data.md
+  CHECK(twins[1].val == 7);  // the exact copy: Jaccard 1
+  CHECK(twins[1].train == 3);
+  CHECK(twins[1].jaccard == 1.0);
+  CHECK(twins[2].val == 9);
+  CHECK(twins[2].train == 8);
+  // With Psalm 14 on the same side the twin is gone: nothing else comes near the threshold.
+  const auto none = ablate::find_near_twins(docs, {2, 3}, {0, 1, 4, 5, 6});
+  CHECK(none.empty());
+}
+
+TEST_CASE("The KJV's parallel chapters across the split are counted, and drop_near_duplicates leaves "
+          "them out of validation",
+          "[data][near_duplicates]") {
+  TempDir tmp;
+  // Seed 2 puts Psalm 18 in validation and 2 Samuel 22 in training (and a few other parallels).
+  const auto cfg = config("kjv", {{"kind", "byte"}}, 16, 0.1, 2);
+  const auto data = ablate::prepare_data(cfg, tmp.cache());
+  CHECK(data.near_duplicate_rule.find("5-gram Jaccard >= 0.2") != std::string::npos);
+  CHECK_FALSE(data.near_duplicates_dropped);
+  REQUIRE(data.near_duplicate_documents >= 2);
+  REQUIRE(data.near_duplicate_examples.size() ==
+          std::min<std::size_t>(5, static_cast<std::size_t>(data.near_duplicate_documents)));
+  bool psalm_18 = false;
+  for (const auto& e : data.near_duplicate_examples) {
+    INFO(e.val_document << " ~ " << e.train_document << " " << e.jaccard);
+    CHECK(is_kjv_parallel(e.val_document, e.train_document));  // nothing unrelated is flagged
+    CHECK(e.jaccard >= ablate::kNearDuplicateJaccard);
+    psalm_18 |= e.val_document == "Psa18" && e.train_document == "2Sm22";
+  }
+  CHECK(psalm_18);
+  for (std::size_t i = 1; i < data.near_duplicate_examples.size(); ++i)
+    CHECK(data.near_duplicate_examples[i - 1].jaccard >= data.near_duplicate_examples[i].jaccard);
+  const auto meta = json::parse(std::ifstream(data.cache_entry / "meta.json"));
+  CHECK(meta.at("near_duplicates").at("validation_documents") == data.near_duplicate_documents);
+
+  auto drop_cfg = cfg;
+  drop_cfg["drop_near_duplicates"] = true;
+  std::vector<std::string> messages;
+  const auto progress = [&](const std::string& m) { messages.push_back(m); };
+  const auto dropped = ablate::prepare_data(drop_cfg, tmp.cache(), progress);
+  CHECK(dropped.cache_entry != data.cache_entry);  // the option is part of the cache key
+  CHECK_FALSE(dropped.from_cache);
+  CHECK(dropped.near_duplicates_dropped);
+  CHECK(dropped.near_duplicate_documents == data.near_duplicate_documents);
+  CHECK(dropped.val_stats.documents == data.val_stats.documents - data.near_duplicate_documents);
+  CHECK(dropped.train_stats.documents == data.train_stats.documents);
+  CHECK(dropped.split_rule.find("with a near-duplicate in training left out") != std::string::npos);
+  CHECK(byte_documents(dropped.train) == byte_documents(data.train));
+  const auto val_before = byte_documents(data.val), val_after = byte_documents(dropped.val);
+  const std::set<std::string> kept(val_after.begin(), val_after.end());
+  std::vector<std::string> gone;
+  for (const auto& d : val_before)
+    if (!kept.count(d)) gone.push_back(d);
+  CHECK(static_cast<std::int64_t>(gone.size()) == data.near_duplicate_documents);
+  CHECK(std::any_of(gone.begin(), gone.end(), [](const std::string& d) {
+    return d.rfind("I will love thee, O LORD, my strength.", 0) == 0;  // Psalm 18
+  }));
+
+  // From the cache: the count and examples come back from meta.json, without checking again.
+  messages.clear();
+  const auto again = ablate::prepare_data(drop_cfg, tmp.cache(), progress);
+  CHECK(again.from_cache);
+  CHECK(again.near_duplicate_documents == dropped.near_duplicate_documents);
+  CHECK(again.near_duplicates_dropped);
+  CHECK(again.val_stats.documents == dropped.val_stats.documents);
+  REQUIRE(again.near_duplicate_examples.size() == dropped.near_duplicate_examples.size());
+  for (std::size_t i = 0; i < again.near_duplicate_examples.size(); ++i) {
+    CHECK(again.near_duplicate_examples[i].val_document == dropped.near_duplicate_examples[i].val_document);
+    CHECK(again.near_duplicate_examples[i].jaccard == dropped.near_duplicate_examples[i].jaccard);
+  }
+  CHECK(std::none_of(messages.begin(), messages.end(), [](const std::string& m) {
+    return m.find("near-duplicates") != std::string::npos;
+  }));
+  CHECK(std::vector<std::uint32_t>(again.val.data(), again.val.data() + again.val.size()) ==
+        std::vector<std::uint32_t>(dropped.val.data(), dropped.val.data() + dropped.val.size()));
+}
+
+TEST_CASE("drop_near_duplicates must be a boolean and needs documents", "[data][near_duplicates]") {
+  TempDir tmp;
+  write(tmp.path / "a.txt", "some text\n\nmore text\n\nand more text here, enough of it");
+  auto cfg = config({{"text", (tmp.path / "a.txt").string()}});
+  cfg["drop_near_duplicates"] = "yes";
+  CHECK_THAT(error_of([&] { ablate::prepare_data(cfg, tmp.cache()); }).what(),
+             Catch::Contains("data.drop_near_duplicates"));
+  auto tokens = config({{"tokens", (tmp.path / "x.bin").string()}},
+                       {{"kind", "pretokenized"}, {"vocab_size", 100}});
+  tokens["drop_near_duplicates"] = true;
+  CHECK_THAT(error_of([&] { ablate::prepare_data(tokens, tmp.cache()); }).what(),
+             Catch::Contains("pre-tokenized corpus has no documents"));
+  // Every validation document a near-twin of a training one: dropping would leave no validation.
+  std::string jsonl;
+  for (int i = 0; i < 20; ++i) jsonl += json{{"text", std::string(kPsalm14) + " " + std::to_string(i % 2)}}.dump() + "\n";
+  write(tmp.path / "same.jsonl", jsonl);
+  auto same = config({{"jsonl", (tmp.path / "same.jsonl").string()}}, {{"kind", "byte"}}, 8, 0.2);
+  const auto kept = ablate::prepare_data(same, tmp.cache());
+  CHECK(kept.near_duplicate_documents == kept.val_stats.documents);
+  CHECK(kept.near_duplicate_examples.front().val_document.rfind("line ", 0) == 0);
+  same["drop_near_duplicates"] = true;
+  CHECK_THAT(error_of([&] { ablate::prepare_data(same, tmp.cache()); }).what(),
+             Catch::Contains("would leave none"));
+}

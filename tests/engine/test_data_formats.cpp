@@ -564,3 +564,78 @@ TEST_CASE("ablate data prepare writes shards that ablate reads back as the same 
   CHECK_THAT(bad, Catch::Contains("no file matches"));
 }
 #endif
+
+TEST_CASE("A damaged llm.c shard is refused by auto and llmc, read as tokens only by an explicit nanogpt",
+          "[data][formats]") {
+  TempDir tmp;
+  const auto tokens = pattern(2000, 3, 500);
+  const fs::path damaged = tmp.path / "damaged_000001.bin";
+  write(damaged, llmc_bytes(tokens, 2, 12345678));  // version 1, count 2000 agreeing with the size
+  const auto refused = [&](const fs::path& file, const std::string& format) {
+    return std::string(error_of([&] { ablate::summarize_token_file(file, format); }).what());
+  };
+  CHECK_THAT(refused(damaged, "auto"),
+             Catch::Contains("damaged_000001.bin") && Catch::Contains("damaged llm.c shard") &&
+                 Catch::Contains("magic 12345678, expected 20240520") && Catch::Contains("20240801") &&
+                 !Catch::Contains("version"));
+  CHECK_THAT(refused(damaged, "llmc"),
+             Catch::Contains("damaged_000001.bin") && Catch::Contains("magic 12345678, expected 20240520"));
+  // `ablate data inspect FILE` and a sweep (format: auto by default) refuse it too.
+  CHECK_THAT(error_of([&] { ablate::inspect_data_source(damaged.string()); }).what(),
+             Catch::Contains("damaged_000001.bin") && Catch::Contains("magic 12345678"));
+  CHECK_THAT(error_of([&] {
+               ablate::prepare_data(data_config({{"tokens", damaged.string()}}, pretokenized(65536)), tmp.cache());
+             }).what(),
+             Catch::Contains("damaged_000001.bin") && Catch::Contains("magic 12345678"));
+  // Said to be nanoGPT, the same bytes are tokens from byte 0: the header first (12345678 =
+  // 0x00BC614E -> 24910, 188; version 1 -> 1, 0; count 2000 -> 2000, 0; then zeros).
+  const auto as_nanogpt = ablate::read_token_file(damaged, "nanogpt");
+  REQUIRE(as_nanogpt.size() == (1024 + 2 * tokens.size()) / 2);
+  CHECK(std::vector<std::uint32_t>(as_nanogpt.begin(), as_nanogpt.begin() + 7) ==
+        std::vector<std::uint32_t>{24910, 188, 1, 0, 2000, 0, 0});
+  CHECK(ablate::summarize_token_file(damaged, "nanogpt").format == "nanogpt");
+
+  SECTION("magic and version both wrong: both are named") {
+    write(damaged, llmc_bytes(tokens, 2, 12345678, 7));
+    for (const char* format : {"auto", "llmc"})
+      CHECK_THAT(refused(damaged, format),
+                 Catch::Contains("magic 12345678") && Catch::Contains("version 7, expected 1"));
+  }
+  SECTION("a damaged uint32 shard, and one truncated as well (version 1 still gives it away)") {
+    write(damaged, llmc_bytes(tokens, 4, 20240802));
+    CHECK_THAT(refused(damaged, "auto"), Catch::Contains("magic 20240802"));
+    write(damaged, llmc_bytes(tokens, 2, 12345678).substr(0, 3000));
+    CHECK_THAT(refused(damaged, "auto"), Catch::Contains("magic 12345678"));
+  }
+  SECTION("the right magic with a wrong version is refused as before") {
+    write(damaged, llmc_bytes(tokens, 2, 0, 2));
+    CHECK_THAT(refused(damaged, "auto"), Catch::Contains("version 2, only version 1"));
+  }
+}
+
+TEST_CASE("nanoGPT .bin files are still read by auto, even with a run of zero tokens at the start",
+          "[data][formats]") {
+  TempDir tmp;
+  const auto tokens = pattern(3000, 1, 50257);
+  write(tmp.path / "train.bin", nanogpt_bytes(tokens));
+  const auto s = ablate::summarize_token_file(tmp.path / "train.bin", "auto");
+  CHECK(s.format == "nanogpt");
+  CHECK(s.tokens == 3000);
+  CHECK(ablate::read_token_file(tmp.path / "train.bin", "auto") == tokens);
+  // 600 zero tokens after the first six: words 3..255 are zero, but word 1 (tokens 2, 3) is not
+  // version 1 and word 2 (tokens 4, 5) is not the count the size implies: not an llm.c header.
+  auto zeros = tokens;
+  std::fill(zeros.begin() + 6, zeros.begin() + 606, 0);
+  write(tmp.path / "zeros.bin", nanogpt_bytes(zeros));
+  CHECK(ablate::read_token_file(tmp.path / "zeros.bin", "auto") == zeros);
+  // One non-zero token among positions 6..511 is enough, whatever words 1 and 2 say.
+  auto almost = zeros;
+  almost[2] = 1, almost[3] = 0;  // word 1 = 1, as an llm.c version
+  almost[300] = 17;
+  write(tmp.path / "almost.bin", nanogpt_bytes(almost));
+  CHECK(ablate::read_token_file(tmp.path / "almost.bin", "auto") == almost);
+  // And through prepare_data, whose format is auto unless the sweep says otherwise.
+  const auto data = ablate::prepare_data(
+      data_config({{"tokens", (tmp.path / "train.bin").string()}}, pretokenized(50257)), tmp.cache());
+  CHECK(data.train.size() + data.val.size() + 8 == 3000);  // one file split by ranges, gap seq_len
+}

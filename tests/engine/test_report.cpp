@@ -541,3 +541,101 @@ TEST_CASE("a declared cost taken on trust is a red flag with both numbers", "[re
   CHECK(md.find("Declared cost taken on trust") == md.rfind("Declared cost taken on trust"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("runs matched by seed get a paired test, a sign-flip p with its floor and paired seed advice",
+          "[report][paired]") {
+  // Expected numbers: scipy 1.17.1 (Python 3.11) on the runs below, paired by seed:
+  //   scipy.stats.ttest_rel(arm, mha) and its confidence_interval(0.95); the sign-flip p is
+  //   scipy.stats.permutation_test((arm, mha), mean of arm − mha, permutation_type='samples',
+  //   n_resamples=inf); r = scipy.stats.pearsonr; Holm = statsmodels multipletests(method='holm');
+  //   paired power as in test_stats.cpp's "[power][paired]" tests.
+  // loss   paired: d̄ = −0.014 [−0.04754791384926661, 0.01954791384926668], t = −1.1586482440433092,
+  //                p = 0.3110607673343735, sign-flip 0.375, r = 0.9791300486523298 (Welch p 0.67)
+  //        steady: d̄ = −0.02 [−0.028779890330850662, −0.011220109669149375], t = −6.3245553203368985,
+  //                p = 0.003198202152335044, sign-flip 0.0625 (all 5 of one sign: the floor 2/2⁵),
+  //                r = 0.9800177460682524 (Welch p 0.388); Holm of (0.3111, 0.0032) = (0.3111, 0.0064)
+  // accuracy steady: d̄ = 0.024 [0.017199126193417458, 0.030800873806582585], t = 9.797958971132713,
+  //                p = 0.0006081849444633356, Holm 0.0012163698889266712, r = 0.8807048459279793
+  // paired power (α = 0.05, power 0.8): paired sd(d) = 0.02701851217221267, detectable |Δ| at 5 pairs
+  //   0.04544505549829494, n* = 31.208 → 32; steady sd(d) = 0.007071067811865324, detectable
+  //   0.01189351460562346 < 0.02, n* = 3.257 → 4.
+  const fs::path dir = fresh_dir("paired");
+  const std::vector<double> base{3.05, 3.11, 3.02, 3.08, 3.04}, base_acc{0.30, 0.32, 0.29, 0.31, 0.30};
+  const std::vector<double> noisy{3.02, 3.12, 2.98, 3.10, 3.01}, noisy_acc{0.31, 0.32, 0.30, 0.31, 0.32};
+  const std::vector<double> steady{3.03, 3.08, 3.00, 3.07, 3.02}, steady_acc{0.33, 0.34, 0.31, 0.33, 0.33};
+  std::vector<FakeRun> runs;
+  for (int s = 0; s < 5; ++s) {
+    runs.push_back({fmt::format("a{}", s), "mha", s, "done", base[s], base_acc[s]});
+    runs.push_back({fmt::format("p{}", s), "paired", s, "done", noisy[s], noisy_acc[s]});
+    runs.push_back({fmt::format("s{}", s), "steady", s, "done", steady[s], steady_acc[s]});
+  }
+  // Seeds the baseline never ran, and one it did: nothing, then too little, to pair.
+  runs.push_back({"l5", "late", 5, "done", 3.0});
+  runs.push_back({"l6", "late", 6, "done", 3.1});
+  runs.push_back({"o2", "lone", 2, "done", 3.0});
+  runs.push_back({"o7", "lone", 7, "done", 3.1});
+  write_sweep(dir, runs);
+  const std::string md = read(ablate::write_report(dir));
+  CAPTURE(md);
+
+  SECTION("the loss comparison has a paired table beside Welch's, Holm-adjusted across the paired family") {
+    const auto welch = md.find("| Arm | n (arm, baseline) | Δ val loss |");
+    const auto paired = md.find("| Arm | Matched seeds | Mean paired Δ val loss [95% CI] |");
+    REQUIRE(welch != std::string::npos);
+    REQUIRE(paired != std::string::npos);
+    CHECK(welch < paired);
+    CHECK(paired < md.find("### Validation accuracy against the baseline"));
+    CHECK(contains(md, "| paired | 5 (seeds 0, 1, 2, 3, 4) | -0.0140 [-0.0475, +0.0195] | -1.16 (4) | 0.3111 | "
+                       "0.3111 | 0.3750 (≥ 0.0625) | +0.98 |\n"));
+    CHECK(contains(md, "| steady | 5 (seeds 0, 1, 2, 3, 4) | -0.0200 [-0.0288, -0.0112] | -6.32 (4) | 0.0032 | "
+                       "0.0064 | 0.0625 (≥ 0.0625) | +0.98 |\n"));
+    CHECK(contains(md, "below 6 matched seeds it cannot reach 0.05"));
+  }
+  SECTION("arms without 2 matched seeds say why") {
+    CHECK(contains(md, "| late | 0 | not defined: no seed finished in both `late` and `mha` | — | — | — | — | — |\n"));
+    CHECK(contains(md, "| lone | 1 (seed 2) | not defined: only seed 2 finished in both `lone` and `mha`; pairing "
+                       "needs at least 2 |"));
+  }
+  SECTION("validation accuracy is paired too, as its own Holm family") {
+    CHECK(contains(md, "| Arm | Matched seeds | Mean paired Δ val accuracy [95% CI] |"));
+    CHECK(contains(md, "| steady | 5 (seeds 0, 1, 2, 3, 4) | +0.0240 [+0.0172, +0.0308] | 9.80 (4) | 0.0006 | "
+                       "0.0012 | 0.0625 (≥ 0.0625) | +0.88 |\n"));
+  }
+  SECTION("the seeds section gives the paired advice beside the unpaired one") {
+    const auto section = md.find("## How many seeds");
+    REQUIRE(section != std::string::npos);
+    CHECK(section < md.find("| paired | 5 | 0.0270 | -0.0140 | 0.0454 | 32 |\n"));
+    CHECK(contains(md, "| steady | 5 | 0.0071 | -0.0200 | 0.0119 | 4 |\n"));
+    CHECK(contains(md, "| late | 0 | — | — | — | — |\n"));
+    CHECK(contains(md, "- **paired** against `mha`, paired by seed: difference within noise: 5 pairs can detect only "
+                       "|Δ| ≥ 0.0454; about 32 seeds per arm, run in both arms, would be needed for the observed "
+                       "0.0140.\n"));
+    CHECK(contains(md, "- **steady** against `mha`, paired by seed: enough seeds: 5 pairs detect |Δ| ≥ 0.0119 with "
+                       "probability 0.8, and the observed 0.0200 is larger (4 seeds per arm would suffice).\n"));
+    CHECK(contains(md, "- **late** against `mha`, paired by seed: not defined: no seed finished in both `late` and "
+                       "`mha`.\n"));
+    // The unpaired advice for the same runs is still there, and asks for many more seeds.
+    CHECK(contains(md, "- **steady** against `mha`: difference within noise:"));
+  }
+  SECTION("results.json has a paired object, or null with the reason") {
+    const json results = json::parse(read(dir / "results.json"));
+    const auto& loss = results["val_loss_comparisons"];
+    REQUIRE(loss.size() == 4);
+    const auto& p = loss[0]["paired"];
+    CHECK(loss[0]["arm"] == "paired");
+    CHECK(p["seeds"] == json::array({0, 1, 2, 3, 4}));
+    CHECK(p["n"] == 5);
+    CHECK(p["mean_difference"].get<double>() == Catch::Detail::Approx(-0.014).epsilon(1e-10));
+    CHECK(p["p"].get<double>() == Catch::Detail::Approx(0.3110607673343735).epsilon(1e-9));
+    CHECK(p["holm_p"].get<double>() == Catch::Detail::Approx(0.3110607673343735).epsilon(1e-9));
+    CHECK(p["sign_flip_p"].get<double>() == 0.375);
+    CHECK(p["sign_flip_floor"].get<double>() == 0.0625);
+    CHECK(p["correlation"].get<double>() == Catch::Detail::Approx(0.9791300486523298).epsilon(1e-10));
+    CHECK(loss[1]["paired"]["holm_p"].get<double>() == Catch::Detail::Approx(2 * 0.003198202152335044).epsilon(1e-8));
+    CHECK(loss[2]["paired"].is_null());
+    CHECK(loss[2]["paired_reason"] == "no seed finished in both `late` and `mha`");
+    CHECK(results["val_accuracy_comparisons"][1]["paired"]["p"].get<double>() ==
+          Catch::Detail::Approx(0.0006081849444633356).epsilon(1e-8));
+  }
+  fs::remove_all(dir);
+}

@@ -86,14 +86,52 @@ TEST_CASE("welch's test with one zero-variance arm still works", "[stats]") {
 TEST_CASE("cohen's d and hedges' g match the stated formulas", "[stats]") {
   // numpy, from the formulas in stats.h: s_pooled from ddof=1 variances, d = 3.921153107966215,
   // J = 1 − 3/(4·7 − 9) = 0.8421052631578947, g = 3.302023669866286,
-  // g ± scipy.stats.norm.ppf(0.975)·√(J²((nx+ny)/(nx·ny) + d²/(2(nx+ny)))) = (1.1617311578042666, 5.442316181928305)
+  // Var(g) = J²((nx+ny)/(nx·ny) + d²/(2(nx+ny))) = 1.1924771944740051
   const auto e = stats::effect_size(kArm, kBase);
   REQUIRE(e);
   CHECK(e->cohens_d == Approx(3.921153107966215).epsilon(1e-10));
   CHECK(e->j == Approx(0.8421052631578947).epsilon(1e-12));
   CHECK(e->hedges_g == Approx(3.302023669866286).epsilon(1e-10));
-  CHECK(e->g_ci.lo == Approx(1.1617311578042666).epsilon(1e-9));
-  CHECK(e->g_ci.hi == Approx(5.442316181928305).epsilon(1e-9));
+  CHECK(e->g_variance == Approx(1.1924771944740051).epsilon(1e-10));
+}
+
+// The noncentral-t interval of g (Steiger & Fouladi 1997; Cumming & Finch 2001). Reference values:
+// scipy 1.17.1, t = d/√(1/nx + 1/ny), df = nx + ny − 2, each limit λ the root of
+//   scipy.stats.nct.cdf(t, df, λ) − 0.975 (lower) or − 0.025 (upper)
+// by scipy.optimize.brentq (xtol = rtol = 1e-14, bracket found by stepping out from λ = t), then
+// CI of g = J·λ·√(1/nx + 1/ny).
+TEST_CASE("hedges' g has a noncentral-t confidence interval that matches scipy", "[stats]") {
+  SECTION("a large effect: 4 against 3 seeds") {
+    // t = 5.133994551076151, df = 5; λ = (1.4271948451007532, 8.730136201767868);
+    // CI of δ = (1.090038068187496, 6.667751661979254); CI of g = (0.9179267942631545, 5.614948767982529).
+    // The normal approximation gave (1.1617, 5.4423): too narrow below, and symmetric.
+    const auto e = stats::effect_size(kArm, kBase);
+    REQUIRE(e);
+    REQUIRE(e->g_ci);
+    CHECK(e->g_ci->lo == Approx(0.9179267942631545).epsilon(1e-8));
+    CHECK(e->g_ci->hi == Approx(5.614948767982529).epsilon(1e-8));
+  }
+  SECTION("a negative effect whose interval just covers 0") {
+    // [1..5] against [2, 4, ..., 12]: d = −1.3416407864998738, t = −2.215646837627989, df = 9,
+    // λ = (−4.372112229432349, 0.036190169735745126), CI of g = (−2.4205215340973396, 0.02003587295365066)
+    const std::vector<double> x{1, 2, 3, 4, 5}, y{2, 4, 6, 8, 10, 12};
+    const auto e = stats::effect_size(x, y);
+    REQUIRE(e);
+    CHECK(e->hedges_g == Approx(-1.2266430047998846).epsilon(1e-10));
+    REQUIRE(e->g_ci);
+    CHECK(e->g_ci->lo == Approx(-2.4205215340973396).epsilon(1e-8));
+    CHECK(e->g_ci->hi == Approx(0.02003587295365066).epsilon(1e-6));
+  }
+  SECTION("a small effect with 3 seeds each") {
+    // [3.07, 3.05, 3.10] against [3.05, 3.11, 3.02]: t = 0.44172610429936676, df = 4,
+    // CI of g = (−1.0230660184779206, 1.566343126605593)
+    const std::vector<double> x{3.07, 3.05, 3.10}, y{3.05, 3.11, 3.02};
+    const auto e = stats::effect_size(x, y);
+    REQUIRE(e);
+    REQUIRE(e->g_ci);
+    CHECK(e->g_ci->lo == Approx(-1.0230660184779206).epsilon(1e-8));
+    CHECK(e->g_ci->hi == Approx(1.566343126605593).epsilon(1e-8));
+  }
 }
 
 TEST_CASE("tests and effect sizes are not defined with fewer than 2 runs in an arm", "[stats]") {
@@ -119,6 +157,153 @@ TEST_CASE("zero variance in both arms gives reasons, not infinities", "[stats]")
   CHECK(*s.sd == 0.0);
   CHECK(s.ci->lo == 2.0);
   CHECK(s.ci->hi == 2.0);
+}
+
+// ---- the paired analysis ---------------------------------------------------------------------
+// Five seeds run in both arms; x[i] and y[i] share seed i. Reference values: scipy 1.17.1,
+//   d = x − y = [−0.03, 0.01, −0.04, 0.02, −0.03], d.mean() = −0.014, d.std(ddof=1) = 0.02701851217221267
+//   r = scipy.stats.ttest_rel(x, y): t = −1.1586482440433092, p = 0.3110607673343735, df = 4,
+//   r.confidence_interval(0.95) = (−0.04754791384926661, 0.01954791384926668)
+//   scipy.stats.permutation_test((x, y), mean of x − y, permutation_type='samples', n_resamples=inf)
+//     .pvalue = 0.375 (12 of the 32 sign patterns; the same by enumerating them by hand)
+//   scipy.stats.pearsonr(x, y).statistic = 0.9791300486523298
+namespace {
+const std::vector<double> kPairedArm{3.02, 3.12, 2.98, 3.10, 3.01};
+const std::vector<double> kPairedBase{3.05, 3.11, 3.02, 3.08, 3.04};
+}  // namespace
+
+TEST_CASE("the paired t-test over seeds matches scipy's ttest_rel", "[stats][paired]") {
+  const auto p = stats::paired_test(kPairedArm, kPairedBase);
+  REQUIRE(p);
+  CHECK(p->n == 5);
+  CHECK(p->mean_difference == Approx(-0.014).epsilon(1e-10));
+  CHECK(p->sd_difference == Approx(0.02701851217221267).epsilon(1e-10));
+  CHECK(p->t == Approx(-1.1586482440433092).epsilon(1e-9));
+  CHECK(p->df == 4.0);
+  CHECK(p->p == Approx(0.3110607673343735).epsilon(1e-9));
+  CHECK(p->difference_ci.lo == Approx(-0.04754791384926661).epsilon(1e-9));
+  CHECK(p->difference_ci.hi == Approx(0.01954791384926668).epsilon(1e-9));
+  REQUIRE(p->sign_flip_p);
+  CHECK(*p->sign_flip_p == Approx(0.375).epsilon(1e-12));
+  CHECK(p->sign_flip_floor == 2.0 / 32.0);
+  REQUIRE(p->correlation);
+  CHECK(*p->correlation == Approx(0.9791300486523298).epsilon(1e-10));
+
+  SECTION("pairing sees what Welch's test across seeds cannot: the per-seed spread cancels") {
+    const auto w = stats::welch_test(kPairedArm, kPairedBase);
+    REQUIRE(w);
+    CHECK(w->difference == Approx(p->mean_difference).epsilon(1e-10));
+    CHECK(w->p > p->p);
+  }
+}
+
+TEST_CASE("the sign-flip test is exact and says the smallest p that n pairs can reach", "[stats][paired]") {
+  SECTION("3 pairs all of one sign: 2 of the 8 patterns are as extreme, p = 0.25, which is also the floor") {
+    // Hand count: of the 8 patterns of ±1, ±2, ±3 only +++ and −−− have |sum| = 6.
+    const std::vector<double> d{1.0, 2.0, 3.0};
+    const auto p = stats::sign_flip_p(d);
+    REQUIRE(p);
+    CHECK(*p == 0.25);
+    const std::vector<double> x{1.5, 2.25, 3.0}, y{0.5, 0.25, 0.0};  // d = 1, 2, 3
+    const auto t = stats::paired_test(x, y);
+    REQUIRE(t);
+    CHECK(*t->sign_flip_p == 0.25);
+    CHECK(t->sign_flip_floor == 0.25);
+  }
+  SECTION("ties in |sum| count, in whatever order rounding leaves them") {
+    // ±0.1 ±0.2 ±0.3 against observed 0.1 + 0.2 − 0.3 = 0: every pattern is at least as extreme.
+    const std::vector<double> d{0.1, 0.2, -0.3};
+    CHECK(*stats::sign_flip_p(d) == 1.0);
+    // Observed 0.1 − 0.2 + 0.3 = 0.2; |sums| are 0.6, 0.4, 0.2, 0 (twice each): 6 of 8.
+    const std::vector<double> e{0.1, -0.2, 0.3};
+    CHECK(*stats::sign_flip_p(e) == 0.75);
+  }
+  SECTION("20 pairs are enumerated exactly; more are not") {
+    std::vector<double> d(20, 1.0);
+    CHECK(*stats::sign_flip_p(d) == Approx(2.0 / 1048576.0).epsilon(1e-12));
+    d.push_back(1.5);
+    const auto p = stats::sign_flip_p(d);
+    CHECK_FALSE(p);
+    CHECK_THAT(p.reason, Catch::Contains("more than 20 pairs"));
+  }
+}
+
+TEST_CASE("the paired analysis is not defined without 2 pairs or spread, and says why", "[stats][paired]") {
+  const std::vector<double> one{3.0}, two{3.0, 3.1}, three{3.0, 3.1, 3.2};
+  CHECK_THAT(stats::paired_test(one, one).reason, Catch::Contains("fewer than 2 pairs"));
+  CHECK_THAT(stats::paired_test(two, three).reason, Catch::Contains("unequal numbers"));
+  const std::vector<double> base{1.0, 1.25, 1.75}, shifted{1.25, 1.5, 2.0};  // every seed moved by exactly 0.25
+  CHECK_THAT(stats::paired_test(shifted, base).reason, Catch::Contains("zero variance of the paired differences"));
+  SECTION("a flat arm leaves the test defined and only the correlation undefined") {
+    // scipy.stats.ttest_rel([1, 1, 1], [0.1, 0.3, 0.2]) → t = 13.856406460551016, p = 0.005167993252386089
+    const std::vector<double> flat{1.0, 1.0, 1.0}, varied{0.1, 0.3, 0.2};
+    const auto p = stats::paired_test(flat, varied);
+    REQUIRE(p);
+    CHECK(p->t == Approx(13.856406460551016).epsilon(1e-9));
+    CHECK(p->p == Approx(0.005167993252386089).epsilon(1e-8));
+    CHECK_FALSE(p->correlation);
+    CHECK_THAT(p->correlation.reason, Catch::Contains("no spread"));
+  }
+}
+
+// ---- power of the paired design -----------------------------------------------------------------
+// Reference values: scipy 1.17.1, the exact power of the two-sided paired (one-sample) t-test,
+//   df = n − 1; ncp = dz·√n; tc = scipy.stats.t.ppf(1 − α/2, df)
+//   power = scipy.stats.nct.sf(tc, df, ncp) + scipy.stats.nct.cdf(−tc, df, ncp)
+// with the inverse problems solved by scipy.optimize.brentq (xtol 1e-12, 1e-14 for d_z). The pairs
+// needed agree with statsmodels' TTestPower().solve_power (33.36713, 14.30276, 9.93785) and with
+// G*Power's "difference between two dependent means" (34, 15 and 10 pairs for d_z = 0.5, 0.8, 1.0).
+TEST_CASE("the power of the paired t-test matches scipy's noncentral t", "[stats][power][paired]") {
+  CHECK(stats::paired_t_test_power(0.5, 34) == Approx(0.8077775012792738).epsilon(1e-9));
+  CHECK(stats::paired_t_test_power(1.0, 10) == Approx(0.8030968566327219).epsilon(1e-9));
+  CHECK(stats::paired_t_test_power(2.0, 3) == Approx(0.47074943127843494).epsilon(1e-9));
+  CHECK(stats::paired_t_test_power(1.5, 5) == Approx(0.7107026739256758).epsilon(1e-9));
+  CHECK(stats::paired_t_test_power(-0.3, 20) == Approx(0.24708908996809562).epsilon(1e-9));
+  CHECK(stats::paired_t_test_power(0.0, 5) == Approx(0.05).epsilon(1e-12));
+
+  const auto pairs = [](double dz) { return *stats::pairs_for_effect(dz); };
+  CHECK(pairs(0.5) == Approx(33.367128953330834).epsilon(1e-8));
+  CHECK(pairs(0.8) == Approx(14.302764492830882).epsilon(1e-8));
+  CHECK(pairs(1.0) == Approx(9.937849937824408).epsilon(1e-8));
+  CHECK(pairs(2.0) == Approx(4.2207191932492885).epsilon(1e-8));
+  CHECK(pairs(3.0) == Approx(3.1440247076309547).epsilon(1e-8));
+  CHECK_THAT(stats::pairs_for_effect(0.0).reason, Catch::Contains("infinite"));
+
+  CHECK(stats::minimal_detectable_paired_effect(2) == Approx(11.549888435882355).epsilon(1e-8));
+  CHECK(stats::minimal_detectable_paired_effect(3) == Approx(3.2640435496995748).epsilon(1e-8));
+  CHECK(stats::minimal_detectable_paired_effect(5) == Approx(1.681996965955555).epsilon(1e-8));
+  CHECK(stats::minimal_detectable_paired_effect(10) == Approx(0.9960013714554437).epsilon(1e-8));
+}
+
+TEST_CASE("a paired power analysis of two arms' losses matches scipy", "[stats][power][paired]") {
+  // kPairedArm − kPairedBase: sd(d) = 0.02701851217221267, d_z = −0.518163247138321, minimal d_z at
+  // 5 pairs 1.681996965955555 → |Δ| ≥ 0.04544505549829494; n* = 31.2082073348434 → 32 seeds per arm.
+  const auto a = stats::paired_power_analysis(kPairedArm, kPairedBase);
+  REQUIRE(a);
+  CHECK(a->n == 5);
+  CHECK(a->sd_difference == Approx(0.02701851217221267).epsilon(1e-10));
+  CHECK(a->difference == Approx(-0.014).epsilon(1e-10));
+  CHECK(a->detectable_effect == Approx(1.681996965955555).epsilon(1e-8));
+  CHECK(a->detectable_difference == Approx(0.04544505549829494).epsilon(1e-8));
+  REQUIRE(a->seeds_exact);
+  CHECK(*a->seeds_exact == Approx(31.2082073348434).epsilon(1e-7));
+  REQUIRE(a->seeds_needed);
+  CHECK(*a->seeds_needed == 32);
+  CHECK(a->underpowered());
+  const double dz = a->difference / a->sd_difference;
+  CHECK(stats::paired_t_test_power(dz, 32) >= 0.8);
+  CHECK(stats::paired_t_test_power(dz, 31) < 0.8);
+  SECTION("the unpaired analysis of the same runs needs far more seeds: the seeds' spread is shared") {
+    const auto u = stats::power_analysis(kPairedArm, kPairedBase);
+    REQUIRE(u);
+    REQUIRE(u->seeds_needed);
+    CHECK(*u->seeds_needed > 3 * *a->seeds_needed);
+  }
+  SECTION("not defined below 2 pairs or without spread of the differences") {
+    const std::vector<double> one{3.0}, x{1.5, 2.5}, y{1.0, 2.0};  // d = 0.5 twice, exactly
+    CHECK_THAT(stats::paired_power_analysis(one, one).reason, Catch::Contains("fewer than 2 pairs"));
+    CHECK_THAT(stats::paired_power_analysis(x, y).reason, Catch::Contains("zero variance"));
+  }
 }
 
 TEST_CASE("holm's correction matches statsmodels", "[stats]") {

@@ -153,7 +153,8 @@ TEST_CASE("the resolved configuration has every default filled in", "[sweep]") {
   CHECK(c.size() == 4);  // data, model, train, seed
   CHECK(c.at("seed") == 0);
   CHECK(c.at("data") == json::parse(R"({"corpus": "kjv", "tokenizer": {"kind": "bpe", "vocab_size": 2048},
-                                        "seq_len": 128, "val_fraction": 0.1, "split_seed": 0})"));
+                                        "seq_len": 128, "val_fraction": 0.1, "split_seed": 0,
+                                        "drop_near_duplicates": false})"));
   const json& m = c.at("model");
   CHECK(m.at("d_model") == 256);
   CHECK(m.at("n_layers") == 4);
@@ -415,7 +416,7 @@ TEST_CASE("every kind of sweep error names its line and column and what was expe
       GENERATE(table<std::string, std::string, std::int64_t, std::int64_t, std::string>({
           Row{"unknown top-level key", "name: t\nmodle: {}\nmodel: {}\n", 2, 1,
               "unknown key 'modle' (known keys: name, baseline, data, model, train, seeds, arms, grid, tune, budget, "
-              "report)"},
+              "report, trust)"},
           Row{"unknown nested key", "model:\n  d_model: 64\n  n_layer: 2\n", 3, 3,
               "unknown key 'n_layer' in 'model' (known keys: d_model, n_layers, vocab_size,"},
           Row{"unknown key two levels down", "train:\n  optimizer:\n    lr: 1e-3\n    betta1: 0.8\nmodel: {}\n", 4,

@@ -73,7 +73,7 @@ TEST_CASE("sweep schema: draft 2020-12, closed at the top, model required", "[sc
   std::vector<std::string> keys;
   for (const auto& [key, value] : s.at("properties").items()) keys.push_back(key);
   CHECK(keys == std::vector<std::string>{"name", "baseline", "data", "model", "train", "seeds", "arms", "grid",
-                                         "tune", "budget", "report"});
+                                         "tune", "budget", "report", "trust"});
 }
 
 TEST_CASE("sweep schema: every map refuses unknown keys and every reference resolves", "[schema]") {

@@ -18,6 +18,8 @@
 //   seq_len:      T, tokens per training window
 //   val_fraction: fraction of documents (by characters) held out for validation
 //   split_seed:   seed of the document shuffle that assigns documents to splits
+//   drop_near_duplicates: false | true  (leave out of validation the documents with a near-twin
+//                 in training: word 5-gram Jaccard >= 0.2, see find_near_twins; text corpora only)
 //
 // Everything derived is cached under `cache_dir` by content hash (of the documents and the
 // settings), so a tokenizer is trained once per corpus and setting.
@@ -63,6 +65,13 @@ struct SplitStats {
   std::int64_t tokens = 0;
 };
 
+/// A validation document and its most similar training document (find_near_twins).
+struct NearDuplicatePair {
+  std::string val_document;    // label: "Psa53" (KJV chapter), "line 17" (JSONL), "a/b.txt", "chunk 3"
+  std::string train_document;  // label of its most similar training document
+  double jaccard = 0;          // Jaccard similarity of their word 5-gram sets, >= 0.2
+};
+
 struct PreparedData {
   TokenStream train;  // training documents, each followed by eot
   TokenStream val;    // validation documents, each followed by eot
@@ -73,6 +82,14 @@ struct PreparedData {
   std::string split_rule;             // e.g. "by document (chapter), 10% of characters to validation, seed 0"
   SplitStats train_stats, val_stats;
   std::int64_t overlap_documents = 0; // documents present in both splits (by content hash); must be 0
+  // Near-duplicates across the split (docs/data.md): validation documents whose word 5-gram set has
+  // Jaccard >= 0.2 with some training document's (the KJV's parallel chapters: Psalm 14 and 53...).
+  std::string near_duplicate_rule;            // how they are found; empty: not checked (pre-tokenized)
+  std::int64_t near_duplicate_documents = 0;  // validation documents of the split with a near-twin
+                                              // in training, counted before any drop
+  bool near_duplicates_dropped = false;       // data.drop_near_duplicates: those documents were left
+                                              // out of validation (val_stats counts the rest)
+  std::vector<NearDuplicatePair> near_duplicate_examples;  // the <= 5 most similar, most similar first
   std::string tokenizer_kind;             // "byte", "bpe", "sentencepiece" or "pretokenized"
   std::filesystem::path tokenizer_model;  // the .model file (bpe, sentencepiece), else empty
   std::filesystem::path cache_entry;      // <cache_dir>/<key>/: train.bin, val.bin, meta.json...
@@ -87,6 +104,26 @@ using ProgressFn = std::function<void(const std::string&)>;
 /// cannot support, or a seq_len longer than the validation stream.
 PreparedData prepare_data(const nlohmann::json& data_config, const std::filesystem::path& cache_dir,
                           const ProgressFn& progress = {});
+
+/// A validation document with a near-twin in training: indices into the documents given to
+/// find_near_twins, and the Jaccard similarity of their word 5-gram sets.
+struct NearTwin {
+  std::size_t val = 0;
+  std::size_t train = 0;  // the most similar training document (the first in order on a tie)
+  double jaccard = 0;
+};
+
+/// The word 5-gram Jaccard threshold at or above which a validation document has a near-twin.
+inline constexpr double kNearDuplicateJaccard = 0.2;
+
+/// Each document of `val` (indices into `documents`) whose set of word 5-grams (lower-cased ASCII,
+/// punctuation ignored) has Jaccard similarity >= kNearDuplicateJaccard with the set of some
+/// document of `train`, with its most similar one; in `val` order. Exact (no sampling): an index
+/// of the validation 5-grams, one pass over the training documents. Documents of fewer than five
+/// words are one "5-gram" of all their words; documents without words have no twin.
+std::vector<NearTwin> find_near_twins(const std::vector<std::string>& documents,
+                                      const std::vector<std::size_t>& train,
+                                      const std::vector<std::size_t>& val);
 
 /// The vocabulary size a `data` section's tokenizer will have, without reading the corpus.
 std::int64_t tokenizer_vocab_size(const nlohmann::json& data_config);

@@ -1,5 +1,7 @@
-// Runs a validated sweep: writes OUT/<sweep name>/sweep.json, proves every attention component
-// causal, trains every run (of its shard) that is not already done (a finished run is never
+// Runs a validated sweep: writes OUT/<sweep name>/sweep.json, builds every distinct model and
+// proves it causal and its components' costs what their plugins declare (causality.h,
+// cost_check.h; a model that cannot be built, is not causal or under-declares refuses the sweep
+// before anything trains), trains every run (of its shard) that is not already done (a finished run is never
 // trained twice; an interrupted one continues from its checkpoint), skips runs another process
 // holds the lock of (run_lock.h), isolates a failing run so the sweep goes on, stops starting
 // runs once a stop is requested (SIGINT/SIGTERM), and writes the report of what is done.

@@ -243,7 +243,9 @@ bool split_verse(std::string_view line, std::string_view& chapter, std::string_v
   return true;
 }
 
-std::vector<std::string> parse_bible_output(const std::string& output) {
+// The chapters' texts; `names` gets each chapter's reference ("Psa53").
+std::vector<std::string> parse_bible_output(const std::string& output,
+                                            std::vector<std::string>& names) {
   std::vector<std::string> chapters;
   std::string current_chapter;
   std::size_t start = 0;
@@ -264,6 +266,7 @@ std::vector<std::string> parse_bible_output(const std::string& output) {
     if (chapter != current_chapter) {
       current_chapter = chapter;
       chapters.emplace_back();
+      names.emplace_back(chapter);
     } else {
       chapters.back() += '\n';  // one verse per line within the chapter
     }
@@ -300,7 +303,7 @@ Corpus read_kjv(const ProgressFn& progress) {
   fs::remove(out, ignored);
 
   Corpus corpus;
-  corpus.documents = parse_bible_output(clean_text(output, "output of bible"));
+  corpus.documents = parse_bible_output(clean_text(output, "output of bible"), corpus.names);
   if (corpus.documents.empty()) throw Error("'bible -f Gen1:1-Rev22:21' printed no verses", hint);
   corpus.unit = "chapter";
   corpus.description =
@@ -336,7 +339,9 @@ Corpus read_text(const fs::path& path, const ProgressFn& progress) {
     const auto files = text_files_under(path);
     for (const auto& file : files) {
       std::string text = clean_text(read_maybe_gzip(file), file.string());
-      if (!is_blank(text)) corpus.documents.push_back(std::move(text));
+      if (is_blank(text)) continue;
+      corpus.documents.push_back(std::move(text));
+      corpus.names.push_back(file.lexically_relative(path).string());
     }
     if (corpus.documents.empty())
       throw Error(fmt::format("{}: no non-empty .txt file in this directory ({} .txt files)",
@@ -353,6 +358,7 @@ Corpus read_text(const fs::path& path, const ProgressFn& progress) {
     throw Error(fmt::format("{}: the corpus is empty", path.string()),
                 "give a text file with some text in it");
   corpus.documents.push_back(std::move(text));
+  corpus.names.push_back(path.filename().string());
   corpus.unit = "file";
   corpus.description = fmt::format("text file {}", path.string());
   return corpus;
@@ -384,7 +390,9 @@ Corpus read_jsonl(const fs::path& path, const std::string& field, const Progress
           fmt::format("{}: line has no string field '{}'", where, field),
           fmt::format("every line needs {{\"{}\": \"...text...\"}} (or set corpus.field)", field));
     std::string text = clean_text(value[field].get_ref<const std::string&>(), where);
-    if (!is_blank(text)) corpus.documents.push_back(std::move(text));
+    if (is_blank(text)) continue;
+    corpus.documents.push_back(std::move(text));
+    corpus.names.push_back(fmt::format("line {}", line_number));
   }
   if (corpus.documents.empty())
     throw Error(fmt::format("{}: the corpus is empty (no line with a non-empty '{}')",
@@ -459,6 +467,9 @@ Corpus read_corpus(const nlohmann::json& config, const ProgressFn& progress) {
     std::string only = std::move(corpus.documents.front());
     const std::size_t target = std::clamp<std::size_t>(only.size() / 8, 16, kChunkChars);
     corpus.documents = chunk_text(only, target);
+    corpus.names.clear();
+    for (std::size_t i = 0; i < corpus.documents.size(); ++i)
+      corpus.names.push_back(fmt::format("chunk {}", i + 1));
     corpus.unit = "chunk";
     corpus.description += fmt::format(", a single document cut into {} chunks of ~{} characters",
                                       corpus.documents.size(), target);

@@ -24,6 +24,7 @@ struct Corpus {
   std::vector<std::string> documents;  // valid UTF-8, LF line ends, none empty
   std::string description;             // "King James Bible (Debian bible-kjv), 1189 chapters"
   std::string unit;                    // what one document is: "chapter", "file", "line", "chunk"
+  std::vector<std::string> names;      // one label per document, for people: "Psa53", "line 17"
 };
 
 /// Reads the `corpus` value of a data section ("kjv", {text: PATH}, {jsonl: PATH, field: NAME}).
@@ -38,6 +39,12 @@ std::vector<std::string> chunk_text(std::string_view text, std::size_t target);
 
 /// Number of Unicode code points of valid UTF-8 (what "characters" means in SplitStats).
 std::int64_t count_characters(std::string_view utf8);
+
+// ---- near-duplicates across the split (data_near_duplicates.cpp) ---------------------------------
+
+/// What find_near_twins checks, in words; in the cache key when validation drops near-twins and in
+/// meta.json, so a change of the rule never reuses a result found under another.
+extern const char* const kNearDuplicateRule;
 
 // ---- child processes (data_corpus.cpp) ----------------------------------------------------------
 
@@ -151,7 +158,8 @@ struct TokenFile {
 
 /// Opens and validates `file` as `format` ("llmc", "nanogpt" or "auto": llm.c when the first
 /// int32 is an llm.c magic, else nanoGPT). ablate::Error naming the file on a wrong magic or
-/// version, or a size that does not match the header (truncated or padded).
+/// version, or a size that does not match the header (truncated or padded); under "auto" also on
+/// a file with an llm.c-shaped header but a wrong magic (a damaged shard, see data_token_files.cpp).
 TokenFile open_token_file(const std::filesystem::path& file, const std::string& format);
 
 /// The files a `tokens` value names, sorted: a glob, a directory (nanoGPT: train.bin and val.bin;

@@ -6,6 +6,9 @@
 // incomplete and rebuilt. The key is XXH3-128 of the documents' text, the split settings and the
 // tokenizer settings; seq_len is not in it (it only decides whether the streams are long enough),
 // so the tokenizer is trained once per corpus, split and tokenizer whatever the seq_len.
+// drop_near_duplicates is in it (with the near-duplicate rule) only when true, since only then does
+// the check change a stream; meta.json keeps the check's result either way, so a cache hit does not
+// redo it.
 //
 // Deliberate limits: little-endian hosts only (the streams are mapped, not converted); the corpus
 // is read and hashed on every call (cheap next to training, and it is what makes the key honest);
@@ -24,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -112,6 +116,7 @@ struct Settings {
   std::int64_t seq_len = 0;
   double val_fraction = 0;
   std::int64_t split_seed = 0;
+  bool drop_near_duplicates = false;
   TokenizerSpec tokenizer;
 };
 
@@ -134,6 +139,12 @@ Settings parse_settings(const nlohmann::json& config) {
   if (!need("split_seed").is_number_integer())
     throw Error("data.split_seed: expected an integer, got " + config["split_seed"].dump());
   s.split_seed = config["split_seed"].get<std::int64_t>();
+  if (config.contains("drop_near_duplicates")) {
+    if (!config["drop_near_duplicates"].is_boolean())
+      throw Error("data.drop_near_duplicates: expected true or false, got " +
+                  config["drop_near_duplicates"].dump());
+    s.drop_near_duplicates = config["drop_near_duplicates"].get<bool>();
+  }
   s.tokenizer = parse_tokenizer(need("tokenizer"));
   return s;
 }
@@ -163,11 +174,13 @@ std::string cache_key(const Corpus& corpus, const Settings& s) {
     XXH3_128bits_update(state, &len, sizeof len);
     XXH3_128bits_update(state, doc.data(), doc.size());
   }
-  const std::string settings = nlohmann::json{{"format", kCacheFormat},
-                                              {"val_fraction", s.val_fraction},
-                                              {"split_seed", s.split_seed},
-                                              {"tokenizer", tokenizer_fingerprint(s.tokenizer)}}
-                                   .dump();
+  nlohmann::json fields = {{"format", kCacheFormat},
+                           {"val_fraction", s.val_fraction},
+                           {"split_seed", s.split_seed},
+                           {"tokenizer", tokenizer_fingerprint(s.tokenizer)}};
+  // Only when true: entries built without dropping keep their keys (and stay valid).
+  if (s.drop_near_duplicates) fields["drop_near_duplicates"] = kNearDuplicateRule;
+  const std::string settings = fields.dump();
   XXH3_128bits_update(state, settings.data(), settings.size());
   const XXH128_hash_t hash = XXH3_128bits_digest(state);
   XXH3_freeState(state);
@@ -272,6 +285,65 @@ std::vector<const std::string*> documents_of(const Corpus& corpus,
   return docs;
 }
 
+// ---- near-duplicates ----------------------------------------------------------------------------
+
+std::string document_name(const Corpus& corpus, std::size_t i) {
+  return i < corpus.names.size() ? corpus.names[i] : fmt::format("document {}", i + 1);
+}
+
+// The most similar few, most similar first (then in corpus order), named for people.
+std::vector<NearDuplicatePair> near_duplicate_examples(const Corpus& corpus,
+                                                       std::vector<NearTwin> twins) {
+  std::stable_sort(twins.begin(), twins.end(),
+                   [](const NearTwin& a, const NearTwin& b) { return a.jaccard > b.jaccard; });
+  std::vector<NearDuplicatePair> out;
+  for (std::size_t i = 0; i < std::min<std::size_t>(twins.size(), 5); ++i)
+    out.push_back({.val_document = document_name(corpus, twins[i].val),
+                   .train_document = document_name(corpus, twins[i].train),
+                   .jaccard = twins[i].jaccard});
+  return out;
+}
+
+// meta.json's record of the check: the names for people, the indices to restore it from.
+nlohmann::json near_duplicates_json(const Corpus& corpus, const std::vector<NearTwin>& twins,
+                                    bool dropped) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& t : twins)
+    list.push_back({{"val", t.val},
+                    {"train", t.train},
+                    {"val_document", document_name(corpus, t.val)},
+                    {"train_document", document_name(corpus, t.train)},
+                    {"jaccard", t.jaccard}});
+  return {{"rule", kNearDuplicateRule},
+          {"validation_documents", twins.size()},
+          {"dropped", dropped},
+          {"twins", list}};
+}
+
+// The near-twins a complete entry's meta.json recorded for this split under this rule; nullopt
+// when it has none (built before the check existed, or by another rule): then they are found again.
+std::optional<std::vector<NearTwin>> cached_twins(const fs::path& entry, const Split& split) {
+  try {
+    const auto meta = nlohmann::json::parse(read_file(entry / "meta.json"));
+    if (!meta.contains("near_duplicates")) return std::nullopt;
+    const auto& record = meta.at("near_duplicates");
+    if (record.at("rule").get<std::string>() != kNearDuplicateRule) return std::nullopt;
+    std::vector<NearTwin> twins;
+    for (const auto& t : record.at("twins")) {
+      const NearTwin twin{.val = t.at("val").get<std::size_t>(),
+                          .train = t.at("train").get<std::size_t>(),
+                          .jaccard = t.at("jaccard").get<double>()};
+      if (!std::binary_search(split.val.begin(), split.val.end(), twin.val) ||
+          !std::binary_search(split.train.begin(), split.train.end(), twin.train))
+        return std::nullopt;
+      twins.push_back(twin);
+    }
+    return twins;
+  } catch (const std::exception&) {
+    return std::nullopt;  // unreadable or foreign: find them again
+  }
+}
+
 // ---- cache entry --------------------------------------------------------------------------------
 
 nlohmann::json stats_json(const SplitStats& s) {
@@ -313,8 +385,8 @@ std::string megabytes(std::int64_t bytes) {
 
 // Trains (bpe), tokenizes both splits and writes the entry; meta.json last.
 void build_entry(const fs::path& entry, const std::string& key, const Corpus& corpus,
-                 const Split& split, const Settings& s, PreparedData& out,
-                 const ProgressFn& progress) {
+                 const Split& split, const std::vector<NearTwin>& twins, const Settings& s,
+                 PreparedData& out, const ProgressFn& progress) {
   const auto started = std::chrono::steady_clock::now();
   WorkDir work(entry);
   const auto train_docs = documents_of(corpus, split.train);
@@ -369,6 +441,7 @@ void build_entry(const fs::path& entry, const std::string& key, const Corpus& co
       {"train", stats_json(out.train_stats)},
       {"val", stats_json(out.val_stats)},
       {"overlap_documents", out.overlap_documents},
+      {"near_duplicates", near_duplicates_json(corpus, twins, out.near_duplicates_dropped)},
       {"files",
        {{"train", "train.bin"},
         {"val", "val.bin"},
@@ -405,6 +478,9 @@ PreparedData prepare_data(const nlohmann::json& data_config, const fs::path& cac
                           const ProgressFn& progress) {
   const Settings s = parse_settings(data_config);
   const nlohmann::json& corpus_config = data_config.at("corpus");
+  if (corpus_config.is_object() && corpus_config.contains("tokens") && s.drop_near_duplicates)
+    throw Error("data.drop_near_duplicates: a pre-tokenized corpus has no documents to compare",
+                "set data.drop_near_duplicates: false for a {tokens: ...} corpus");
   if (corpus_config.is_object() && corpus_config.contains("tokens"))
     return prepare_pretokenized(corpus_config, s.tokenizer, s.seq_len, s.val_fraction, cache_dir,
                                 progress);
@@ -421,13 +497,45 @@ PreparedData prepare_data(const nlohmann::json& data_config, const fs::path& cac
   std::vector<std::int64_t> chars;
   chars.reserve(corpus.documents.size());
   for (const auto& doc : corpus.documents) chars.push_back(count_characters(doc));
-  const Split split = split_documents(chars, s.val_fraction, s.split_seed);
+  Split split = split_documents(chars, s.val_fraction, s.split_seed);
+
+  const std::string key = cache_key(corpus, s);
+  const fs::path entry = cache_dir / key;
+  const bool bpe = s.tokenizer.kind != TokenizerSpec::Kind::byte;  // a model file in the entry
+  const bool cached = entry_is_complete(entry, key, bpe);
+
+  // Near-twins of the split as drawn, before any drop: reported either way.
+  std::optional<std::vector<NearTwin>> twins;
+  if (cached) twins = cached_twins(entry, split);
+  if (!twins) {
+    if (progress) progress("looking for near-duplicates of validation documents in training...");
+    twins = find_near_twins(corpus.documents, split.train, split.val);
+  }
 
   PreparedData out;
   out.corpus_description = corpus.description;
   out.tokenizer_description = tokenizer_description(s.tokenizer);
   out.split_rule = fmt::format("by document ({}), {:g}% of characters to validation, seed {}",
                                corpus.unit, s.val_fraction * 100, s.split_seed);
+  out.near_duplicate_rule = kNearDuplicateRule;
+  out.near_duplicate_documents = static_cast<std::int64_t>(twins->size());
+  out.near_duplicate_examples = near_duplicate_examples(corpus, *twins);
+  if (s.drop_near_duplicates && !twins->empty()) {
+    std::vector<std::size_t> kept;
+    std::set<std::size_t> dropped;
+    for (const auto& t : *twins) dropped.insert(t.val);
+    for (auto i : split.val)
+      if (!dropped.count(i)) kept.push_back(i);
+    if (kept.empty())
+      throw Error(fmt::format("{}: every validation {} ({}) has a near-duplicate in training; "
+                              "data.drop_near_duplicates would leave none",
+                              corpus.description, corpus.unit, split.val.size()),
+                  "raise val_fraction, change split_seed or set data.drop_near_duplicates: false");
+    split.val = std::move(kept);
+    out.split_rule += fmt::format(", {} validation {}(s) with a near-duplicate in training left out",
+                                  dropped.size(), corpus.unit);
+  }
+  out.near_duplicates_dropped = s.drop_near_duplicates;
   out.vocab_size = s.tokenizer.vocab_size;
   out.tokenizer_kind = kind_name(s.tokenizer.kind);
   out.eot_token = s.tokenizer.eot;
@@ -435,19 +543,16 @@ PreparedData prepare_data(const nlohmann::json& data_config, const fs::path& cac
   out.val_stats = stats_of(split.val, chars);
   out.overlap_documents = count_overlap(corpus, split);
 
-  const std::string key = cache_key(corpus, s);
-  const fs::path entry = cache_dir / key;
   out.cache_entry = entry;
-  const bool bpe = s.tokenizer.kind != TokenizerSpec::Kind::byte;  // a model file in the entry
   if (bpe) out.tokenizer_model = entry / "tokenizer.model";
 
-  if (entry_is_complete(entry, key, bpe)) {
+  if (cached) {
     if (progress) progress(fmt::format("using cached tokens in {}", entry.string()));
     out.from_cache = true;
   } else {
     create_entry(entry);
     try {
-      build_entry(entry, key, corpus, split, s, out, progress);
+      build_entry(entry, key, corpus, split, *twins, s, out, progress);
     } catch (...) {
       std::error_code ec;
       fs::remove(entry, ec);  // only if empty: leave no empty entry behind a failed build

@@ -7,9 +7,16 @@
 //            the tokens: magic 20240520 = uint16 tokens, 20240801 = uint32 tokens; version 1.
 //   nanoGPT: raw little-endian uint16 tokens, no header (prepare.py's train.bin / val.bin).
 //
-// Deliberate limits: little-endian hosts only; "auto" decides llm.c by the magic alone, so a
-// nanoGPT file whose first two tokens happen to spell an llm.c magic would be misread (the odds
-// are about 1 in 2^31 per file; say format: nanogpt to be sure).
+// "auto" takes a file for llm.c when its first int32 is an llm.c magic. A file whose first 1024
+// bytes have the *shape* of an llm.c header (words 3..255 zero, and version 1 or a token count that
+// matches the file size) but a wrong magic is a damaged shard, refused rather than read as a
+// headerless nanoGPT file: otherwise its header would be trained on as tokens. Only an explicit
+// format: nanogpt reads it as tokens (the shape is 506 zero uint16 tokens at positions 6..511,
+// which tokenized text does not produce).
+//
+// Deliberate limits: little-endian hosts only; a nanoGPT file whose first two tokens happen to
+// spell an llm.c magic would be misread under "auto" (the odds are about 1 in 2^31 per file; say
+// format: nanogpt to be sure).
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <glob.h>
@@ -94,6 +101,29 @@ bool has_llmc_magic(const MappedFile& map) {
   return magic == kLlmcMagic16 || magic == kLlmcMagic32;
 }
 
+// The first 1024 bytes look like an llm.c header whatever its magic: words 3..255 are zero (llm.c
+// writes them so), and word 1 is version 1 or word 2 is the token count the file size implies for
+// uint16 or uint32 tokens. Zeros alone are not enough: an all-zero file is not a shard.
+bool has_llmc_shape(const MappedFile& map) {
+  if (map.size() < kLlmcHeaderBytes) return false;
+  for (std::size_t i = 3; i < kLlmcHeaderBytes / sizeof(std::int32_t); ++i)
+    if (header_int(map, i) != 0) return false;
+  const std::int64_t count = header_int(map, 2);
+  const std::uint64_t body = map.size() - kLlmcHeaderBytes;
+  const bool count_fits = count >= 0 && (body == static_cast<std::uint64_t>(count) * 2 ||
+                                         body == static_cast<std::uint64_t>(count) * 4);
+  return header_int(map, 1) == kLlmcVersion || count_fits;
+}
+
+// "magic 12345678, expected 20240520 (uint16 tokens) or 20240801 (uint32 tokens)", and the
+// version too when it is also wrong.
+std::string bad_magic(std::int32_t magic, std::int32_t version) {
+  std::string out = fmt::format("magic {}, expected {} (uint16 tokens) or {} (uint32 tokens)", magic,
+                                kLlmcMagic16, kLlmcMagic32);
+  if (version != kLlmcVersion) out += fmt::format("; version {}, expected {}", version, kLlmcVersion);
+  return out;
+}
+
 // "val", "valid" or "validation" as a word of the file name: val.bin, fineweb_val_000000.bin,
 // tinyshakespeare_val.bin; not "interval.bin".
 bool name_says_val(const fs::path& file) {
@@ -119,6 +149,15 @@ TokenFile open_token_file(const fs::path& file, const std::string& format) {
   if (!fs::exists(file, ec)) throw Error(fmt::format("{}: no such file", file.string()));
   TokenFile out{.path = file, .is_val = name_says_val(file), .map = MappedFile(file)};
   const MappedFile& map = out.map;
+  const char* hint = "an llm.c shard starts with 256 int32: magic 20240520 (uint16 tokens) or "
+                     "20240801 (uint32 tokens), version 1, the token count";
+  if (format == "auto" && !has_llmc_magic(map) && has_llmc_shape(map))
+    throw Error(fmt::format("{}: a damaged llm.c shard (its first 1024 bytes are an llm.c header: "
+                            "words 3..255 zero, token count {}), not read as tokens: {}",
+                            file.string(), header_int(map, 2),
+                            bad_magic(header_int(map, 0), header_int(map, 1))),
+                "regenerate the shard; if it really is a headerless nanoGPT .bin, set "
+                "data.corpus.format: nanogpt");
   out.format = format == "auto" ? (has_llmc_magic(map) ? "llmc" : "nanogpt") : format;
   if (out.format == "nanogpt") {
     if (map.size() % 2 != 0)
@@ -129,8 +168,6 @@ TokenFile open_token_file(const fs::path& file, const std::string& format) {
     out.tokens = static_cast<std::int64_t>(map.size() / 2);
     return out;
   }
-  const char* hint = "an llm.c shard starts with 256 int32: magic 20240520 (uint16 tokens) or "
-                     "20240801 (uint32 tokens), version 1, the token count";
   if (map.size() < kLlmcHeaderBytes)
     throw Error(fmt::format("{}: {} bytes, shorter than the 1024-byte llm.c header (truncated?)",
                             file.string(), map.size()),
@@ -139,9 +176,8 @@ TokenFile open_token_file(const fs::path& file, const std::string& format) {
   out.version = header_int(map, 1);
   const std::int64_t count = header_int(map, 2);
   if (out.magic != kLlmcMagic16 && out.magic != kLlmcMagic32)
-    throw Error(fmt::format("{}: not an llm.c shard: magic {}, expected {} (uint16 tokens) or {} "
-                            "(uint32 tokens)",
-                            file.string(), out.magic, kLlmcMagic16, kLlmcMagic32),
+    throw Error(fmt::format("{}: not an llm.c shard: {}", file.string(),
+                            bad_magic(out.magic, out.version)),
                 hint);
   if (out.version != kLlmcVersion)
     throw Error(fmt::format("{}: llm.c shard version {}, only version {} is known", file.string(),

@@ -144,7 +144,35 @@ void build_groups(SweepRecord& sweep) {
   }
 }
 
-/// Every group with a baseline against it on summary.json's `key`; Holm across this family.
+/// Pairs the runs of c's arm and baseline by seed (a seed fixes initialisation and data order, so
+/// the same seed in both arms is one pair) and tests the pairs. A seed finished twice in a group
+/// (merged sweeps) pairs its first run.
+void pair_by_seed(Comparison& c, const std::string& key) {
+  std::map<std::int64_t, double> base_by_seed;
+  for (const auto* run : c.baseline->done)
+    if (const auto v = run->number(key)) base_by_seed.emplace(run->seed, *v);
+  for (const auto* run : c.arm->done) {  // seed order
+    const auto v = run->number(key);
+    const auto base = base_by_seed.find(run->seed);
+    if (!v || base == base_by_seed.end()) continue;
+    if (!c.paired_seeds.empty() && c.paired_seeds.back() == run->seed) continue;
+    c.paired_seeds.push_back(run->seed);
+    c.paired_arm.push_back(*v);
+    c.paired_base.push_back(base->second);
+  }
+  if (c.paired_seeds.size() >= 2) {
+    c.paired = stats::paired_test(c.paired_arm, c.paired_base);
+  } else {
+    c.paired = stats::Maybe<stats::PairedTest>::undefined(
+        c.paired_seeds.empty()
+            ? fmt::format("no seed finished in both `{}` and `{}`", c.arm->label, c.baseline->label)
+            : fmt::format("only seed {} finished in both `{}` and `{}`; pairing needs at least 2", c.paired_seeds[0],
+                          c.arm->label, c.baseline->label));
+  }
+}
+
+/// Every group with a baseline against it on summary.json's `key`; Holm across this family, for
+/// Welch's p and for the paired p separately.
 std::vector<Comparison> compare(const SweepRecord& sweep, const std::string& key) {
   std::vector<Comparison> out;
   for (const auto& g : sweep.groups) {
@@ -157,12 +185,19 @@ std::vector<Comparison> compare(const SweepRecord& sweep, const std::string& key
     c.base_summary = stats::summarize(y);
     c.welch = stats::welch_test(x, y);
     c.effect = stats::effect_size(x, y);
+    pair_by_seed(c, key);
     out.push_back(std::move(c));
   }
-  std::vector<std::optional<double>> p;
-  for (const auto& c : out) p.push_back(c.welch ? std::optional<double>(c.welch->p) : std::nullopt);
-  const auto adjusted = stats::holm_adjust(p);
-  for (std::size_t i = 0; i < adjusted.size(); ++i) out[i].holm_p = adjusted[i];
+  std::vector<std::optional<double>> p, paired_p;
+  for (const auto& c : out) {
+    p.push_back(c.welch ? std::optional<double>(c.welch->p) : std::nullopt);
+    paired_p.push_back(c.paired ? std::optional<double>(c.paired->p) : std::nullopt);
+  }
+  const auto adjusted = stats::holm_adjust(p), paired_adjusted = stats::holm_adjust(paired_p);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i].holm_p = adjusted[i];
+    out[i].paired_holm_p = paired_adjusted[i];
+  }
   return out;
 }
 

@@ -68,6 +68,12 @@ struct Comparison {
   stats::Maybe<stats::WelchTest> welch;
   stats::Maybe<stats::EffectSize> effect;
   std::optional<double> holm_p;  // Holm across the comparisons of the same metric
+  // Runs matched by seed: the seeds finished (with the metric) in both groups, ascending, and the
+  // two groups' values at those seeds, in that order.
+  std::vector<std::int64_t> paired_seeds;
+  std::vector<double> paired_arm, paired_base;
+  stats::Maybe<stats::PairedTest> paired;  // undefined, with the reason, below 2 matched seeds
+  std::optional<double> paired_holm_p;     // Holm of the paired t p across the same family
 };
 
 struct SweepRecord {

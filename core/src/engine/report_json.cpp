@@ -46,11 +46,33 @@ json comparison_json(const Comparison& c) {
   }
   if (c.effect) {
     j["effect"] = {{"pooled_sd", c.effect->pooled_sd}, {"cohens_d", c.effect->cohens_d},
-                   {"hedges_j", c.effect->j},          {"hedges_g", c.effect->hedges_g},
-                   {"hedges_g_ci95", {c.effect->g_ci.lo, c.effect->g_ci.hi}}};
+                   {"hedges_j", c.effect->j},          {"hedges_g", c.effect->hedges_g}};
+    if (c.effect->g_ci) j["effect"]["hedges_g_ci95"] = {c.effect->g_ci->lo, c.effect->g_ci->hi};
+    else j["effect"]["hedges_g_ci95_reason"] = c.effect->g_ci.reason;
   } else {
     j["effect"] = nullptr;
     j["effect_reason"] = c.effect.reason;
+  }
+  if (c.paired) {
+    const auto& p = *c.paired;
+    j["paired"] = {{"seeds", c.paired_seeds},
+                   {"n", p.n},
+                   {"mean_difference", p.mean_difference},
+                   {"difference_ci95", {p.difference_ci.lo, p.difference_ci.hi}},
+                   {"sd_difference", p.sd_difference},
+                   {"se", p.se},
+                   {"t", p.t},
+                   {"df", p.df},
+                   {"p", p.p},
+                   {"holm_p", number_or_null(c.paired_holm_p)},
+                   {"sign_flip_p", p.sign_flip_p ? json(*p.sign_flip_p) : json(nullptr)},
+                   {"sign_flip_floor", p.sign_flip_floor},
+                   {"correlation", p.correlation ? json(*p.correlation) : json(nullptr)}};
+    if (!p.sign_flip_p) j["paired"]["sign_flip_reason"] = p.sign_flip_p.reason;
+    if (!p.correlation) j["paired"]["correlation_reason"] = p.correlation.reason;
+  } else {
+    j["paired"] = nullptr;
+    j["paired_reason"] = c.paired.reason;
   }
   return j;
 }

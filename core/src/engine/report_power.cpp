@@ -1,6 +1,7 @@
 // The report's "How many seeds" section and seeds_advice (seeds_advice.h): for every comparison
 // of final validation loss, the power analysis of stats.h — the smallest |Δ| the seeds used can
-// detect and the seeds per arm the observed Δ would need — as a table and one plain sentence each.
+// detect and the seeds per arm the observed Δ would need — as a table and one plain sentence each,
+// for the unpaired design and, over the seeds finished in both arms, for the paired one.
 // Limits: formatting only; the statistics and their formulas are in stats.h.
 #include <cmath>
 #include <sstream>
@@ -33,6 +34,62 @@ SeedsAdvice advice_of(const report::Comparison& c) {
   advice.power = stats::power_analysis(x, y);
   advice.verdict = seeds_verdict(advice.power);
   return advice;
+}
+
+/// The paired power analysis of a comparison's runs matched by seed, or why there is none.
+stats::Maybe<stats::PairedPowerAnalysis> paired_power_of(const report::Comparison& c) {
+  // Below 2 matched seeds (or with no spread of d) the paired test says why; the power analysis agrees.
+  if (!c.paired) return stats::Maybe<stats::PairedPowerAnalysis>::undefined(c.paired.reason);
+  return stats::paired_power_analysis(c.paired_arm, c.paired_base);
+}
+
+/// seeds_verdict's sentence for the paired design: counted in pairs, i.e. seeds run in both arms.
+std::string paired_verdict(const stats::Maybe<stats::PairedPowerAnalysis>& power) {
+  if (!power) return "not defined: " + power.reason;
+  const auto& a = *power;
+  const std::string observed = loss_text(std::fabs(a.difference));
+  if (!a.underpowered())
+    return fmt::format("enough seeds: {} pairs detect |Δ| ≥ {} with probability {:g}, and the observed {} is larger "
+                       "({} seeds per arm would suffice)",
+                       a.n, loss_text(a.detectable_difference), a.power, observed, *a.seeds_needed);
+  std::string needed;
+  if (a.seeds_needed)
+    needed = fmt::format("about {} seeds per arm, run in both arms, would be needed for the observed {}",
+                         *a.seeds_needed, observed);
+  else if (a.difference == 0.0)
+    needed = "the observed difference is exactly 0, which no number of seeds would detect";
+  else
+    needed = fmt::format("{} would be needed for the observed {}", a.seeds_needed.reason, observed);
+  return fmt::format("difference within noise: {} pairs can detect only |Δ| ≥ {}; {}", a.n,
+                     loss_text(a.detectable_difference), needed);
+}
+
+/// The paired half of "How many seeds": the same questions for the paired t-test on matched seeds.
+std::string paired_power_table(const report::SweepRecord& sweep) {
+  std::ostringstream md, sentences;
+  md << "**Paired by seed.** The same questions for the paired t-test on the seeds finished in both arms "
+        "(α = 0.05, power 0.8; df = n − 1, noncentrality d_z·√n with d_z = mean(d)/sd(d), d = arm − baseline per "
+        "seed). When the arms' per-seed losses are positively correlated, sd(d) is smaller than the pooled sd and "
+        "pairing needs fewer seeds; when they are not, it needs about as many or more.\n\n";
+  md << "| Arm | Matched seeds | Sd of paired differences | Mean paired Δ | Detectable \\|Δ\\| paired | "
+        "Seeds per arm needed, paired |\n";
+  md << "|---|---:|---:|---:|---:|---:|\n";
+  for (const auto& c : sweep.comparisons) {
+    const auto power = paired_power_of(c);
+    std::string sd = "—", delta = "—", detectable = "—", needed = "—";
+    if (power) {
+      sd = loss_text(power->sd_difference);
+      delta = fmt::format("{:+.4f}", power->difference);
+      detectable = loss_text(power->detectable_difference);
+      needed = power->seeds_needed ? std::to_string(*power->seeds_needed) : "not defined";
+    }
+    md << fmt::format("| {} | {} | {} | {} | {} | {} |\n", report::md_escape(c.arm->label), c.paired_seeds.size(), sd,
+                      delta, detectable, needed);
+    sentences << fmt::format("- **{}** against `{}`, paired by seed: {}.\n", c.arm->label, c.baseline->label,
+                             paired_verdict(power));
+  }
+  md << "\n" << sentences.str() << "\n";
+  return md.str();
 }
 
 }  // namespace
@@ -93,6 +150,7 @@ std::string power_section(const SweepRecord& sweep) {
     sentences << fmt::format("- **{}** against `{}`: {}.\n", c.arm->label, c.baseline->label, advice.verdict);
   }
   md << "\n" << sentences.str() << "\n";
+  md << paired_power_table(sweep);
   return md.str();
 }
 

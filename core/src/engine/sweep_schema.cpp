@@ -73,6 +73,9 @@ const SchemaField kData[] = {
      .min_exclusive = true},
     {.name = "split_seed", .type = T::integer, .default_value = "0",
      .doc = "seed of the document shuffle that makes the split", .min = 0},
+    {.name = "drop_near_duplicates", .type = T::boolean, .default_value = "false",
+     .doc = "leave out of validation the documents with a near-twin in training (word 5-gram Jaccard >= 0.2; "
+            "text corpora only); counted either way"},
 };
 
 // ---------------------------------------------------------------------------------------------

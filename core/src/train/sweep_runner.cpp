@@ -156,7 +156,20 @@ void prove_models_causal(const Sweep& sweep, const PluginRegistry& registry, con
     for (const c10::Device& device : devices) {
       std::lock_guard generator_lock(default_generator_mutex());
       seed_default_generators(static_cast<std::uint64_t>(run.seed), device);
-      Transformer model(plan, registry);
+      Transformer model{nullptr};
+      try {
+        model = Transformer(plan, registry);
+      } catch (const Error& e) {
+        // At the line of the component whose plugin failed (the registry's message names it).
+        std::string key = "model";
+        for (const char* slot : {"attention", "ffn", "norm", "dense_ffn"})
+          if (const auto& c = run.config.at("model").at(slot); c.is_object() && c.contains("plugin") &&
+              std::string(e.what()).find("'" + c.at("plugin").get<std::string>() + "'") != std::string::npos)
+            key = std::string("model.") + slot;
+        throw Error(fmt::format("the model of arm '{}' cannot be built, so it cannot be proven causal: {}", run.arm,
+                                e.what()),
+                    e.hint(), run.location_of(key));
+      }
       move_off_initialisation(*model, static_cast<std::uint64_t>(run.seed) + 1);
       model->to(device);
       const CausalitySettings settings{.seq_len = plan.seq_len, .device = device,
