@@ -1,4 +1,4 @@
-// `ablate eval RUN_DIR [--data CORPUS] [--weights final|best] [--batches N] [--device D] [--json]`:
+// `ablate eval RUN_DIR [--data CORPUS] [--weights final|best] [--tokens N] [--device D] [--json]`:
 // the loss, accuracy and perplexity of a finished run's saved weights, on its own evaluation
 // windows (reproducing summary.json) or on another corpus tokenized with the run's tokenizer.
 #include <cmath>
@@ -17,7 +17,7 @@ struct EvalArgs {
   TrainedRunArgs run;
   std::string data;
   std::string field = "text";
-  std::int64_t batches = -1;
+  std::int64_t tokens = -1;
   bool json = false;
 };
 
@@ -35,7 +35,7 @@ nlohmann::json corpus_argument(const std::string& data, const std::string& jsonl
 
 void run_eval(const EvalArgs& args, const GlobalOptions& global) {
   TrainedRun run = load_trained_run(args.run, *load_plugins(global));
-  const EvalResult r = evaluate_trained_run(run, {.corpus = corpus_argument(args.data, args.field), .batches = args.batches});
+  const EvalResult r = evaluate_trained_run(run, {.corpus = corpus_argument(args.data, args.field), .tokens = args.tokens});
   const double perplexity = std::exp(r.loss);
   const nlohmann::json out = {{"run_dir", args.run.run_dir.string()},
                               {"run_id", run.weights_metadata["run_id"]},
@@ -64,7 +64,8 @@ void setup_eval(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--data", args->data,
                   "another corpus: kjv, a .txt file or directory, a .jsonl(.gz) file, or .bin token files (a glob)");
   cmd->add_option("--field", args->field, "the JSONL field holding the text")->capture_default_str();
-  cmd->add_option("--batches", args->batches, "batches of windows to evaluate (default: the run's eval_batches; 0: all)");
+  cmd->add_option("--tokens", args->tokens,
+                  "tokens to score, in whole windows of seq_len (default: the run's eval_tokens; 0: all)");
   cmd->add_flag("--json", args->json, "print one JSON object");
   cmd->callback([args, &global] { run_eval(*args, global); });
 }

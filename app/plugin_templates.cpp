@@ -56,7 +56,7 @@ model:
   d_model: 32
   n_layers: 1
 @MODEL@
-train: {steps: 2, batch_size: 2, eval_every: 2, eval_batches: 1}
+train: {steps: 2, batch_size: 2, eval_every: 2, eval_tokens: 64}
 )tpl";
 
 const char* const kAttention = R"tpl(// attention `@NAME@`: causal multi-head attention with RoPE. Linear(d, 3d) gives q, k, v; RoPE

@@ -113,7 +113,7 @@ TEST_CASE("run --precision bf16 records bf16 in summary.json, and an unknown pre
 name: precision
 data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
 model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
-train: {steps: 4, batch_size: 2, eval_every: 4, eval_batches: 1, log_every: 2}
+train: {steps: 4, batch_size: 2, eval_every: 4, eval_tokens: 32, log_every: 2}
 )");
   const std::string args = run_args(sweep, out);
   const Output bad = run_ablate(args + " --precision fp16");
@@ -138,7 +138,7 @@ TEST_CASE("run records how the step ran in summary.json, and --cuda-graph on ref
 name: cuda_graph
 data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
 model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
-train: {steps: 6, batch_size: 2, eval_every: 6, eval_batches: 1, log_every: 3}
+train: {steps: 6, batch_size: 2, eval_every: 6, eval_tokens: 32, log_every: 3}
 )");
   const std::string args = run_args(sweep, out);
   const Output on = run_ablate(args + " --cuda-graph on");
@@ -463,7 +463,7 @@ TEST_CASE("a plugin whose factory throws is refused before anything trains, with
 name: throwing
 data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
 model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
-train: {steps: 3, batch_size: 2, eval_every: 3, eval_batches: 1}
+train: {steps: 3, batch_size: 2, eval_every: 3, eval_tokens: 32}
 arms:
   fine: {}
   broken: {model.norm: {plugin: fixture_throwing}}
@@ -487,7 +487,7 @@ TEST_CASE("a plugin that fails while training fails its run, with the plugin's m
 name: throwing_training
 data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
 model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
-train: {steps: 3, batch_size: 2, eval_every: 3, eval_batches: 1}
+train: {steps: 3, batch_size: 2, eval_every: 3, eval_tokens: 32}
 arms:
   broken: {model.norm: {plugin: fixture_throwing, when: training}}
   fine: {}
@@ -527,7 +527,7 @@ model:
   n_layers: 2
   attention: {plugin: mha, n_heads: 2}
   ffn: {plugin: silu, d_ff: 64}
-train: {steps: 5, batch_size: 4, eval_every: 5, eval_batches: 1}
+train: {steps: 5, batch_size: 4, eval_every: 5, eval_tokens: 256}
 arms:
   honest: {}
   untrusted:
@@ -557,7 +557,7 @@ model:
   n_layers: 1
   attention: {plugin: mha, n_heads: 2}
   ffn: {plugin: dense_moe}
-train: {steps: 4, batch_size: 2, eval_every: 4, eval_batches: 1, log_every: 2}
+train: {steps: 4, batch_size: 2, eval_every: 4, eval_tokens: 32, log_every: 2}
 )";
   const std::string prefix = "--plugin-dir " + std::string(ABLATE_TEST_PLUGIN_DIR) + "/untrusted ";
   const auto refused_sweep = write_temp("dense_moe.yaml", base);

@@ -77,7 +77,7 @@ model:
   n_layers: 1
   attention: {plugin: mha, n_heads: 2}
   ffn: {plugin: swiglu, d_ff: 64}
-train: {steps: 20, batch_size: 4, eval_every: 10, eval_batches: 2, log_every: 5}
+train: {steps: 20, batch_size: 4, eval_every: 10, eval_tokens: 256, log_every: 5}
 seeds: [0, 1]
 arms:
   dense: {}
@@ -142,7 +142,7 @@ TEST_CASE("a tune stage on two workers halves and chooses as a sequential run do
 name: tunerace
 data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 32}
 model: {n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 64}}
-train: {steps: 60, batch_size: 4, eval_every: 10, eval_batches: 2, log_every: 20}
+train: {steps: 60, batch_size: 4, eval_every: 10, eval_tokens: 256, log_every: 20}
 seeds: [0]
 tune:
   axes: {model.d_model: [128, 16]}
@@ -173,7 +173,7 @@ TEST_CASE("a run failing on one worker fails only itself", "[cli][devices]") {
 name: throwing_devices
 data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
 model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
-train: {steps: 3, batch_size: 2, eval_every: 3, eval_batches: 1}
+train: {steps: 3, batch_size: 2, eval_every: 3, eval_tokens: 32}
 seeds: [0, 1]
 arms:
   broken: {model.norm: {plugin: fixture_throwing, when: training}}

@@ -62,7 +62,7 @@ std::filesystem::path write_sweep(const std::string& name, const std::string& st
   std::ofstream(file) << "name: " << name << R"(
 data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
 model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
-train: {steps: )" << steps << R"(, batch_size: 2, eval_every: 1000, eval_batches: 1, log_every: 500}
+train: {steps: )" << steps << R"(, batch_size: 2, eval_every: 1000, eval_tokens: 32, log_every: 500}
 seeds: )" << seeds << "\n";
   return file;
 }

@@ -662,7 +662,8 @@ TEST_CASE("drop_near_duplicates must be a boolean and needs documents", "[data][
              Catch::Contains("pre-tokenized corpus has no documents"));
   // Every validation document a near-twin of a training one: dropping would leave no validation.
   std::string jsonl;
-  for (int i = 0; i < 20; ++i) jsonl += json{{"text", std::string(kPsalm14) + " " + std::to_string(i % 2)}}.dump() + "\n";
+  for (int i = 0; i < 20; ++i)
+    jsonl += json{{"text", std::string(kPsalm14) + " " + std::to_string(i % 2)}}.dump() + "\n";
   write(tmp.path / "same.jsonl", jsonl);
   auto same = config({{"jsonl", (tmp.path / "same.jsonl").string()}}, {{"kind", "byte"}}, 8, 0.2);
   const auto kept = ablate::prepare_data(same, tmp.cache());

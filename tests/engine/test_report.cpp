@@ -149,9 +149,9 @@ TEST_CASE("a sweep of two arms and three seeds gives tables, a comparison and re
   SECTION("the arm table has mean ± sd and the Student t interval") {
     // baseline [3.05, 3.11, 3.02]: mean 3.06, sd 0.045825756949558344 (numpy ddof=1),
     // scipy.stats.t.interval(0.95, 2, loc=3.06, scale=sem) = (2.9461625089920975, 3.1738374910079026)
-    CHECK(contains(md, "| mha (baseline) | 3 / 3 | 3.0600 ± 0.0458 | [2.9462, 3.1738] |"));
+    CHECK(contains(md, "| mha (baseline) | 3 / 0 / 0 / 3 | 3.0600 ± 0.0458 | [2.9462, 3.1738] |"));
     // gqa: [3.21, 3.18] (the failed seed is excluded): mean 3.195, sd 0.0212
-    CHECK(contains(md, "| gqa | 2 / 3 | 3.1950 ± 0.0212 |"));
+    CHECK(contains(md, "| gqa | 2 / 0 / 1 / 3 | 3.1950 ± 0.0212 |"));
     CHECK(contains(md, "| mha | 1.50 | 1.50 | 3.00 | 8.4 | n/a | 4,000 | 477 | n/a |"));  // no eval_seconds recorded
   }
   SECTION("the comparison has Welch's t, df and p as scipy computes them") {
@@ -209,7 +209,7 @@ TEST_CASE("single seeds give no test, only reasons", "[report]") {
   const std::string md = read(ablate::write_report(dir));
   CAPTURE(md);
   CHECK(contains(md, "| gqa | 1, 1 | -0.1000 | not defined: fewer than 2 runs in an arm (n = 1 and 1)"));
-  CHECK(contains(md, "| mha (baseline) | 1 / 1 | 3.0000 | not defined: a single run has no spread (n = 1) |"));
+  CHECK(contains(md, "| mha (baseline) | 1 / 0 / 0 / 1 | 3.0000 | not defined: a single run has no spread (n = 1) |"));
   CHECK(contains(md, "| `b2` | gqa | 1 | — | pending |"));
   CHECK(contains(md, "**Incomplete sweep:** 1 of 3 runs are pending, running or interrupted"));
   CHECK(std::count(md.begin(), md.end(), '\n') > 20);
@@ -638,4 +638,86 @@ TEST_CASE("runs matched by seed get a paired test, a sign-flip p with its floor 
           Catch::Detail::Approx(0.0006081849444633356).epsilon(1e-8));
   }
   fs::remove_all(dir);
+}
+
+TEST_CASE("the tuning section says whether the tuning seeds were also replication seeds", "[report][tune]") {
+  for (const int tuning_seed : {1, 7}) {
+    CAPTURE(tuning_seed);
+    const fs::path dir = fresh_dir(fmt::format("tune_seeds_{}", tuning_seed));
+    write_sweep(dir, {{"a0", "mha", 0, "done", 3.0}, {"a1", "mha", 1, "done", 3.1}});
+    const json tune = {{"paths", {"train.optimizer.lr"}}, {"seeds", {tuning_seed}}, {"metric", "val_loss"},
+                       {"halving", nullptr},
+                       {"groups", json::array({{{"arm", "mha"}, {"grid_point", json::object()}, {"chosen", 0},
+                                                {"points", json::array({{{"index", 0},
+                                                                         {"values", {{"train.optimizer.lr", 1e-3}}},
+                                                                         {"mean", 3.2},
+                                                                         {"runs", json::array()}}})}}})}};
+    write(dir / "tune.json", tune.dump());
+    const std::string md = read(ablate::write_report(dir));
+    CAPTURE(md);
+    if (tuning_seed == 7)
+      CHECK(contains(md, "with tuning seed(s) [7] (disjoint from the replication seeds)"));
+    else
+      CHECK(contains(md, "with tuning seed(s) [1] (**also replication seed(s) 1**"));
+    fs::remove_all(dir);
+  }
+}
+
+TEST_CASE("diverged and failed runs are outcomes: counted per arm and flagged, most-seeds divergence loudly",
+          "[report][outcomes]") {
+  const fs::path dir = fresh_dir("outcomes");
+  write_sweep(dir, {{"a0", "mha", 0, "done", 3.0},
+                    {"a1", "mha", 1, "done", 3.1},
+                    {"a2", "mha", 2, "done", 3.05},
+                    {"b0", "wild", 0, "done", 2.9},
+                    {"b1", "wild", 1, "diverged", 2.9},
+                    {"b2", "wild", 2, "diverged", 2.9},
+                    {"c0", "shaky", 0, "done", 3.0},
+                    {"c1", "shaky", 1, "done", 3.0},
+                    {"c2", "shaky", 2, "failed", 0.0, 0.0, "out of memory"}});
+  const std::string md = read(ablate::write_report(dir));
+  CAPTURE(md);
+  CHECK(contains(md, "| wild | 1 / 2 / 0 / 3 |"));
+  CHECK(contains(md, "| shaky | 2 / 0 / 1 / 3 |"));
+  CHECK(contains(md, "**Diverged on most seeds:** `wild` diverged on 2 of its 3 ended runs; its statistics describe "
+                     "the 1 that survived, not the arm."));
+  CHECK(contains(md, "**Lost runs:** `shaky` has 0 diverged and 1 failed of its 3 ended runs: its numbers are over the "
+                     "2 survivors."));
+  CHECK_FALSE(contains(md, "`mha` has"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("arms scored on different evaluation tokens, or trained unequal amounts without a budget, are red flags",
+          "[report][fair]") {
+  const fs::path dir = fresh_dir("unequal");
+  std::vector<FakeRun> runs = {{"a0", "mha", 0, "done", 3.0}, {"a1", "mha", 1, "done", 3.1},
+                               {"b0", "longer", 0, "done", 2.9}, {"b1", "longer", 1, "done", 2.95}};
+  const json same = {{"tokens", 8192}, {"windows", 128}, {"seq_len", 64}, {"hash", "00000000000000aa"}};
+  const json other = {{"tokens", 4096}, {"windows", 64}, {"seq_len", 64}, {"hash", "00000000000000bb"}};
+  runs[0].extra_summary = {{"eval_set", same}};
+  runs[1].extra_summary = {{"eval_set", same}};
+  runs[2].extra_summary = {{"eval_set", other}, {"steps", 80}, {"tokens", 8000}};
+  runs[3].extra_summary = {{"eval_set", other}, {"steps", 80}, {"tokens", 8000}};
+  write_sweep(dir, runs);
+  const std::string md = read(ablate::write_report(dir));
+  CAPTURE(md);
+  CHECK(contains(md, "**Different evaluation sets:** the runs were not scored on the same tokens: longer (4096 tokens, "
+                     "hash 00000000000000bb); mha (8192 tokens, hash 00000000000000aa)."));
+  CHECK(contains(md, "**Unequal training without a budget:** `longer` 80 steps, 8000 tokens; `mha` 40 steps, 4000 "
+                     "tokens."));
+  CHECK(contains(md, "**The runs did not train equal amounts**"));
+  CHECK_FALSE(contains(md, "compared at equal steps"));
+  fs::remove_all(dir);
+
+  // The same evaluation set and amounts: neither flag, and the budget paragraph says equal steps.
+  const fs::path dir2 = fresh_dir("equal");
+  std::vector<FakeRun> equal = {{"a0", "mha", 0, "done", 3.0}, {"b0", "gqa", 0, "done", 2.9}};
+  equal[0].extra_summary = {{"eval_set", same}};
+  equal[1].extra_summary = {{"eval_set", same}};
+  write_sweep(dir2, equal);
+  const std::string md2 = read(ablate::write_report(dir2));
+  CHECK_FALSE(contains(md2, "Different evaluation sets"));
+  CHECK_FALSE(contains(md2, "Unequal training"));
+  CHECK(contains(md2, "compared at equal steps"));
+  fs::remove_all(dir2);
 }

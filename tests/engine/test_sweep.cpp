@@ -181,7 +181,7 @@ TEST_CASE("the resolved configuration has every default filled in", "[sweep]") {
   CHECK(t.at("min_lr_fraction") == 0.1);
   CHECK(t.at("grad_clip") == 1.0);
   CHECK(t.at("eval_every") == 50);
-  CHECK(t.at("eval_batches") == 8);
+  CHECK(t.at("eval_tokens") == 16384);
   CHECK(t.at("log_every") == 10);
 }
 
@@ -532,4 +532,18 @@ TEST_CASE("errors carry a hint when a close name exists", "[sweep]") {
     CHECK(e.hint() == "did you mean 'd_model'?");
     CHECK(e.located_message().rfind("/sweeps/test.yaml:2:3: unknown key 'd_modle'", 0) == 0);
   }
+}
+
+TEST_CASE("tuning seeds default to one no replication run uses", "[sweep][tune]") {
+  const std::string yaml = kModel + R"(seeds: [0, 1, 2]
+tune:
+  axes: {train.optimizer.lr: [1e-3, 3e-3]}
+)";
+  const Sweep sweep = parse(yaml);
+  REQUIRE(sweep.tune.has_value());
+  CHECK(sweep.tune->seeds == std::vector<std::int64_t>{3});  // not seeds[0]: disjoint from 0, 1, 2
+  for (const auto& run : sweep.tune_runs) CHECK(run.seed == 3);
+  // Named tuning seeds are kept as named, even when they are replication seeds.
+  const Sweep named = parse(kModel + "seeds: [0, 1]\ntune: {axes: {train.optimizer.lr: [1e-3]}, seeds: [0]}\n");
+  CHECK(named.tune->seeds == std::vector<std::int64_t>{0});
 }

@@ -121,7 +121,7 @@ model:
   n_layers: 1
   attention: {plugin: mha, n_heads: 2}
   ffn: {plugin: swiglu, d_ff: 32}
-train: {steps: 2, batch_size: 2, eval_every: 2, eval_batches: 1}
+train: {steps: 2, batch_size: 2, eval_every: 2, eval_tokens: 32}
 EOF
 (cd "$work" && installed_ablate run tiny.yaml --out runs --threads 1 --cache cache) >"$work/run.log" 2>&1 ||
   { cat "$work/run.log"; fail "ablate run failed with the installed package"; }

@@ -24,7 +24,7 @@ model:
   dropout: 0.1
   attention: {plugin: mha, n_heads: 2}
   ffn: {plugin: deepseek_v3, n_experts: 4, top_k: 2, n_group: 2, topk_group: 1, expert: {plugin: swiglu, d_ff: 16}}
-train: {steps: 12, batch_size: 4, eval_every: 4, eval_batches: 2, log_every: 4, optimizer: {name: muon, lr: 0.003}}
+train: {steps: 12, batch_size: 4, eval_every: 4, eval_tokens: 128, log_every: 4, optimizer: {name: muon, lr: 0.003}}
 )";
 
 /// The stateful sweep's registry, parsed sweep and data, in a temp directory of its own (`name`:

@@ -46,7 +46,7 @@ model:
   n_layers: 2
   attention: {plugin: mha, n_heads: 4}
   ffn: {plugin: swiglu, d_ff: 128}
-train: {steps: 150, batch_size: 16, eval_every: 150, eval_batches: 4, log_every: 50, optimizer: {lr: 0.005}}
+train: {steps: 150, batch_size: 16, eval_every: 150, eval_tokens: 4096, log_every: 50, optimizer: {lr: 0.005}}
 )",
                                          "learn.yaml", registry);
   REQUIRE(sweep.runs.size() == 1);
@@ -100,7 +100,7 @@ const char* kTiny = R"(
 data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 32}
 model: {d_model: 32, n_layers: 1, dropout: 0.1, attention: {plugin: mha, n_heads: 2},
         ffn: {plugin: topk, n_experts: 4, top_k: 2, expert: {plugin: silu, d_ff: 32}}}
-train: {steps: 12, batch_size: 4, eval_every: 4, eval_batches: 2}
+train: {steps: 12, batch_size: 4, eval_every: 4, eval_tokens: 256}
 )";
 }  // namespace
 
@@ -135,7 +135,7 @@ TEST_CASE("a model trained with Muon for hidden matrices and AdamW for the rest 
   const std::string metrics = train_tiny(R"(
 data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 32}
 model: {d_model: 32, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 64}}
-train: {steps: 60, batch_size: 8, eval_every: 60, eval_batches: 2, optimizer: {name: muon, lr: 0.003, muon_lr: 0.02}}
+train: {steps: 60, batch_size: 8, eval_every: 60, eval_tokens: 512, optimizer: {name: muon, lr: 0.003, muon_lr: 0.02}}
 )", dir);
   std::stringstream lines(metrics);
   std::string first, last, line;
@@ -162,7 +162,7 @@ TEST_CASE("a tiny model trained in bf16 autocast on the CPU learns, and its summ
   const std::string yaml = R"(
 data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 32}
 model: {d_model: 32, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 64}}
-train: {steps: 60, batch_size: 8, eval_every: 60, eval_batches: 2, optimizer: {lr: 0.01}}
+train: {steps: 60, batch_size: 8, eval_every: 60, eval_tokens: 512, optimizer: {lr: 0.01}}
 )";
   const auto bf16 = train_in(yaml, dir / "bf16", ablate::Precision::bf16);
   const double initial = first_val_loss(dir / "bf16" / "run");
@@ -192,7 +192,7 @@ TEST_CASE("a loss that becomes NaN between sync points ends the run 'diverged' t
   const auto summary = train_in(R"(
 data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
 model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
-train: {steps: 40, batch_size: 2, eval_every: 40, eval_batches: 1, log_every: 10, grad_clip: 0, warmup_fraction: 0,
+train: {steps: 40, batch_size: 2, eval_every: 40, eval_tokens: 32, log_every: 10, grad_clip: 0, warmup_fraction: 0,
         optimizer: {lr: 1.0e+30}}
 )", dir, ablate::Precision::fp32);
   const std::string error = summary.value("error", "");
@@ -204,4 +204,23 @@ train: {steps: 40, batch_size: 2, eval_every: 40, eval_batches: 1, log_every: 10
   CHECK_THAT(error, Catch::Contains("training loss became") && Catch::Contains("seen at step 10") &&
                         Catch::Contains("steps 1-10"));
   CHECK_FALSE(std::filesystem::exists(dir / "run" / "model.safetensors"));
+}
+
+TEST_CASE("runs with different batch sizes are scored on the same evaluation tokens, recorded with their hash",
+          "[train][eval]") {
+  at::set_num_threads(1);
+  const auto dir = std::filesystem::temp_directory_path() / "ablate_test_eval_set";
+  const std::string base = R"(
+data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 32}
+model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: silu, d_ff: 32}}
+)";
+  const auto small = train_in(base + "train: {steps: 2, batch_size: 2, eval_every: 2, eval_tokens: 1000}\n", dir);
+  const auto large = train_in(base + "train: {steps: 2, batch_size: 16, eval_every: 2, eval_tokens: 1000}\n", dir);
+  // ⌊1000 / 32⌋ = 31 windows of 32 scored tokens, whatever the batch size (it was 8 batches × batch_size windows).
+  CHECK(small.at("eval_set").at("windows") == 31);
+  CHECK(small.at("eval_set").at("tokens") == 31 * 32);
+  CHECK(small.at("eval_set") == large.at("eval_set"));
+  CHECK(small.at("eval_set").at("hash").get<std::string>().size() == 16);
+  const auto fewer = train_in(base + "train: {steps: 2, batch_size: 2, eval_every: 2, eval_tokens: 500}\n", dir);
+  CHECK(fewer.at("eval_set").at("hash") != small.at("eval_set").at("hash"));  // another set: another hash
 }

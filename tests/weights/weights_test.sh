@@ -21,7 +21,7 @@ for run in "$work"/out/weights/runs/*/; do
   test -s "$run/model.safetensors" && test -s "$run/best.safetensors"
   "$ablate" eval "$run" --json >"$work/eval.json"
   "$ablate" eval "$run" --weights best --json >"$work/eval_best.json"
-  "$ablate" eval "$run" --data "$source/tests/weights/weights_sweep.yaml" --batches 0 --json >"$work/eval_other.json"
+  "$ablate" eval "$run" --data "$source/tests/weights/weights_sweep.yaml" --tokens 0 --json >"$work/eval_other.json"
   # 12 prompt bytes + 20 tokens = seq_len 32: within one window, as the plain module sees them
   "$ablate" sample "$run" --prompt "And God said" --tokens 20 --json >"$work/greedy.json"
   "$ablate" sample "$run" --prompt "And God said" --tokens 20 --json >"$work/greedy2.json"

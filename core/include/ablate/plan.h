@@ -45,7 +45,9 @@ StepTiming measure_step_time(const RunSpec& run, const PluginRegistry& registry,
 /// Evaluations the trainer makes in a run: at step 0, every eval_every steps and after the last.
 std::int64_t evaluations_per_run(const nlohmann::json& run_config);
 
-/// One run's seconds at `timing`: steps · s/step + evaluations · eval_batches · s/eval batch.
+/// Batches of one evaluation: ⌈⌊eval_tokens / seq_len⌋ windows / batch_size⌉.
+double eval_batches_per_evaluation(const nlohmann::json& run_config);
+/// One run's seconds at `timing`: steps · s/step + evaluations · eval batches · s/eval batch.
 double estimated_run_seconds(const nlohmann::json& run_config, const StepTiming& timing);
 
 /// Runs with equal keys train at the same speed: same model, data, batch size, gradient

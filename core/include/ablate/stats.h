@@ -119,7 +119,8 @@ Maybe<double> sign_flip_p(std::span<const double> d);
 ///   λ = δ/√(1/nx + 1/ny). The limits λ_lo, λ_hi solve P(T′(df, λ) ≤ t) = (1+level)/2 and
 ///   (1−level)/2; the CI of δ is λ·√(1/nx + 1/ny), and that of g is J times it. With a few seeds it
 ///   is wide, as it should be, and not symmetric about g. Undefined (with its reason) when Boost
-///   cannot evaluate the distribution that far out (|t| of order 1e15: a spread of rounding noise).
+///   cannot evaluate the distribution that far out (|t| in the tens of thousands and beyond: a
+///   spread far below the difference, such as rounding noise).
 ///   g_variance is the large-sample Var(g) = J² · ((nx+ny)/(nx·ny) + d²/(2(nx+ny))) (Borenstein
 ///   et al. 2009, "Introduction to Meta-Analysis", eqs. 4.20 and 4.24), the weight meta-analyses
 ///   use; the interval does not use it.

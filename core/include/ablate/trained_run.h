@@ -50,7 +50,7 @@ struct EvalOptions {
   /// Another corpus (a `data.corpus` value: "kjv", {text: PATH}, ...) tokenized with the run's
   /// tokenizer; null: the run's own evaluation windows (the same as training's last evaluation).
   nlohmann::json corpus;
-  std::int64_t batches = -1;  // windows batched like training; -1: the run's eval_batches; 0: all
+  std::int64_t tokens = -1;  // scored tokens (whole windows of seq_len); -1: the run's eval_tokens; 0: all
 };
 
 struct EvalResult {

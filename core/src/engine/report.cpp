@@ -13,6 +13,7 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -38,6 +39,13 @@ std::optional<double> RunRecord::number(const std::string& key) const {
   if (it == summary.end() || !it->is_number()) return std::nullopt;
   const double v = it->get<double>();
   return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
+}
+
+std::string outcome_counts(const Group& g) {
+  const auto count = [&](const char* status) {
+    return std::count_if(g.runs.begin(), g.runs.end(), [&](const RunRecord* r) { return r->status == status; });
+  };
+  return fmt::format("{} / {} / {} / {}", g.done.size(), count("diverged"), count("failed"), g.runs.size());
 }
 
 std::vector<double> Group::values(const std::string& key) const {
@@ -276,6 +284,86 @@ namespace {
 // better component. Thresholds: a gain over 0.1 nats, over 10 spreads (the larger of the two arms'
 // standard deviations over seeds, at least 0.005 nats, 0.02 when an arm has a single run), and
 // over 3 times the next-largest gain at the same grid point.
+std::vector<std::string> lost_runs(const SweepRecord& sweep) {
+  std::vector<std::string> flags;
+  for (const auto& g : sweep.groups) {
+    const auto count = [&](const char* status) {
+      return std::count_if(g.runs.begin(), g.runs.end(), [&](const RunRecord* r) { return r->status == status; });
+    };
+    const auto diverged = count("diverged"), failed = count("failed");
+    const auto ended = static_cast<std::int64_t>(g.done.size()) + diverged + failed;
+    if (diverged > 0 && 2 * diverged > ended)
+      flags.push_back(fmt::format("**Diverged on most seeds:** `{}` diverged on {} of its {} ended runs; its statistics "
+                                  "describe the {} that survived, not the arm.",
+                                  g.label, diverged, ended, g.done.size()));
+    else if (diverged + failed > 0)
+      flags.push_back(fmt::format("**Lost runs:** `{}` has {} diverged and {} failed of its {} ended runs: its numbers "
+                                  "are over the {} survivors.",
+                                  g.label, diverged, failed, ended, g.done.size()));
+  }
+  return flags;
+}
+
+// What a done run trained and was scored on, as the report compares it.
+struct Amounts {
+  std::optional<double> steps, tokens;
+  std::string eval_hash;  // empty: not recorded (older runs)
+  std::int64_t eval_tokens = 0;
+};
+Amounts amounts_of(const RunRecord& run) {
+  Amounts a{run.number("steps"), run.number("tokens"), {}, 0};
+  if (const auto it = run.summary.find("eval_set"); it != run.summary.end() && it->is_object()) {
+    a.eval_hash = it->value("hash", std::string());
+    a.eval_tokens = it->value("tokens", std::int64_t{0});
+  }
+  return a;
+}
+
+// Runs compared on different evaluation tokens, and (without a budget) arms at one grid point
+// that trained different amounts: the comparison is then not what its tables' headers say.
+std::vector<std::string> unequal_comparisons(const SweepRecord& sweep) {
+  std::vector<std::string> flags;
+  std::map<std::string, std::vector<std::string>> arms_by_eval;  // "hash (N tokens)" → group labels
+  std::map<std::string, std::map<std::string, std::set<std::string>>> amounts_by_point;  // grid → label → amounts
+  for (const auto& g : sweep.groups) {
+    for (const RunRecord* run : g.done) {
+      const Amounts a = amounts_of(*run);
+      if (!a.eval_hash.empty()) {
+        auto& arms = arms_by_eval[fmt::format("{} tokens, hash {}", a.eval_tokens, a.eval_hash)];
+        if (std::find(arms.begin(), arms.end(), g.label) == arms.end()) arms.push_back(g.label);
+      }
+      amounts_by_point[g.grid_point.dump()][g.label].insert(
+          fmt::format("{} steps, {} tokens", a.steps ? fmt::format("{:.0f}", *a.steps) : "?",
+                      a.tokens ? fmt::format("{:.0f}", *a.tokens) : "?"));
+    }
+  }
+  if (arms_by_eval.size() > 1) {
+    std::vector<std::string> sets;
+    for (const auto& [set, arms] : arms_by_eval) sets.push_back(fmt::format("{} ({})", fmt::join(arms, ", "), set));
+    flags.push_back(fmt::format(
+        "**Different evaluation sets:** the runs were not scored on the same tokens: {}. Losses and accuracies of "
+        "runs with different sets are not comparable; this happens when arms or grid points change `data.*`, "
+        "`data.seq_len` or `train.eval_tokens` (unavoidable for a data or length ablation: compare such arms by "
+        "their trends, not their numbers).",
+        fmt::join(sets, "; ")));
+  }
+  if (sweep.budget.is_null()) {
+    for (const auto& [point, by_label] : amounts_by_point) {
+      std::set<std::string> distinct;
+      for (const auto& [label, amounts] : by_label) distinct.insert(amounts.begin(), amounts.end());
+      if (distinct.size() <= 1) continue;
+      std::vector<std::string> parts;
+      for (const auto& [label, amounts] : by_label)
+        parts.push_back(fmt::format("`{}` {}", label, fmt::join(amounts, " or ")));
+      flags.push_back(fmt::format(
+          "**Unequal training without a budget:** {}. The comparison is not at equal steps or tokens: set `budget:` "
+          "(steps, tokens, flops or seconds) to make it so, or read the fair comparisons at equal tokens.",
+          fmt::join(parts, "; ")));
+    }
+  }
+  return flags;
+}
+
 std::vector<std::string> suspicious_gains(const SweepRecord& sweep) {
   std::vector<std::string> flags;
   const auto gain_of = [](const Group& g) -> std::optional<double> {
@@ -326,6 +414,10 @@ std::vector<std::string> red_flags(const SweepRecord& sweep) {
                                   "< 0.1 nats/token, implausibly low for language modelling.",
                                   run.id, run.arm, run.seed, *loss));
   }
+  // Different evaluation tokens, or different amounts of training without a budget.
+  for (const auto& flag : unequal_comparisons(sweep)) flags.push_back(flag);
+  // Runs lost to divergence or failure: survivors only is not the arm.
+  for (const auto& flag : lost_runs(sweep)) flags.push_back(flag);
   // A gain no component earns honestly: far beyond the seeds' spread and far beyond every other arm.
   for (const auto& flag : suspicious_gains(sweep)) flags.push_back(flag);
   // Components trained on their declared cost although the host measured otherwise.

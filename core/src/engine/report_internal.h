@@ -47,6 +47,10 @@ struct RunRecord {
   std::optional<double> number(const std::string& key) const;
 };
 
+struct Group;
+/// "3 / 1 / 0 / 4": the group's runs that are done, diverged, failed, and all of them.
+std::string outcome_counts(const Group& g);
+
 struct Group {
   std::string arm;
   nlohmann::json grid_point;

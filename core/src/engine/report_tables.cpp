@@ -184,13 +184,15 @@ std::string arm_tables(const SweepRecord& sweep) {
   md << "Quality at the end of training: mean ± sample standard deviation over the seeds that finished; the 95% "
         "confidence interval of the mean uses Student's t with n − 1 degrees of freedom. Perplexity is the mean of "
         "exp(val loss) over seeds.\n\n";
-  md << "| Arm | Runs done / all | Val loss (nats/token) | 95% CI of val loss | Val accuracy | Val perplexity | "
-        "Train loss |\n";
+  md << "Failed and diverged runs are outcomes, not noise to drop: the statistics are over the done runs only, so "
+        "an arm that lost runs is judged on its survivors, and its row says how many it lost.\n\n";
+  md << "| Arm | Runs: done / diverged / failed / all | Val loss (nats/token) | 95% CI of val loss | Val accuracy | "
+        "Val perplexity | Train loss |\n";
   md << "|---|---:|---:|---|---:|---:|---:|\n";
   for (const auto& g : sweep.groups) {
     const auto ppl = g.summary("val_perplexity");
-    md << fmt::format("| {}{} | {} / {} | {} | {} | {} | {} | {} |\n", md_escape(g.label), g.is_baseline ? " (baseline)" : "",
-                      g.done.size(), g.runs.size(), mean_sd(g.summary("val_loss"), 4), ci_text(g.summary("val_loss"), 4),
+    md << fmt::format("| {}{} | {} | {} | {} | {} | {} | {} |\n", md_escape(g.label), g.is_baseline ? " (baseline)" : "",
+                      outcome_counts(g), mean_sd(g.summary("val_loss"), 4), ci_text(g.summary("val_loss"), 4),
                       mean_sd(g.summary("val_accuracy"), 4), ppl.n ? fmt_num(ppl.mean, 2) : "—",
                       mean_sd(g.summary("train_loss"), 4));
   }
@@ -392,6 +394,24 @@ std::string run_table(const SweepRecord& sweep) {
 // -------------------------------------------------------------------------------------------
 // data
 
+// Validation documents with a near-verbatim twin in training (summary.json's data.near_duplicates).
+static std::string near_duplicates_text(const json& d) {
+  const auto it = d.find("near_duplicates");
+  if (it == d.end() || !it->is_object()) return "not checked";
+  const json& n = *it;
+  const auto count = n.value("documents", std::int64_t{0});
+  std::vector<std::string> examples;
+  for (const auto& e : n.value("examples", json::array()))
+    examples.push_back(fmt::format("{} ~ {} ({:.2f})", md_escape(e.value("val_document", std::string("?"))),
+                                   md_escape(e.value("train_document", std::string("?"))), e.value("jaccard", 0.0)));
+  std::string text = fmt::format("{} validation document(s) with a near-twin in training", count);
+  if (!examples.empty()) text += ": " + fmt::format("{}", fmt::join(examples, ", "));
+  if (count > 0) text += n.value("dropped", false) ? "; **left out of validation** (`data.drop_near_duplicates`)"
+                                                   : "; still in validation (`data.drop_near_duplicates: true` leaves "
+                                                     "them out)";
+  return text + fmt::format(" — rule: {}", md_escape(n.value("rule", std::string("?"))));
+}
+
 std::string data_section(const SweepRecord& sweep) {
   std::ostringstream md;
   md << "## Data\n\n";
@@ -425,7 +445,8 @@ std::string data_section(const SweepRecord& sweep) {
        << fmt_grouped(json_number(d, "val_tokens")) << " tokens |\n";
     const auto overlap = json_number(d, "overlap_documents");
     md << "| Documents in both splits | " << fmt_grouped(overlap)
-       << (overlap && *overlap > 0 ? " (**must be 0**)" : "") << " |\n\n";
+       << (overlap && *overlap > 0 ? " (**must be 0**)" : "") << " |\n";
+    md << "| Near-duplicates across the split | " << near_duplicates_text(d) << " |\n\n";
   }
   return md.str();
 }

@@ -2,6 +2,7 @@
 // "budget" and tune.json (tune.h). Limits: formatting only; the choice itself is made by
 // choose_tune_points when the sweep runs, and read here as it was written.
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -34,6 +35,21 @@ std::string value_text(const json& budget) {
   return fmt::format("{:g} {}", v, kind);
 }
 
+// Whether the tuning seeds are also replication seeds: the sweep named them so (the default tuning
+// seed is one no replication run uses); the report says so, since the selection's luck on those
+// seeds then carries into the compared runs.
+std::string tuning_seed_overlap(const SweepRecord& sweep, const json& tuning_seeds) {
+  std::set<std::int64_t> replication;
+  for (const auto& run : sweep.runs) replication.insert(run.seed);
+  std::vector<std::int64_t> shared;
+  for (const auto& seed : tuning_seeds)
+    if (seed.is_number_integer() && replication.contains(seed.get<std::int64_t>())) shared.push_back(seed.get<std::int64_t>());
+  if (shared.empty()) return " (disjoint from the replication seeds)";
+  return fmt::format(" (**also replication seed(s) {}**, as the sweep's `tune.seeds` asks: the chosen point's luck on "
+                     "those seeds carries into the compared runs)",
+                     fmt::join(shared, ", "));
+}
+
 }  // namespace
 
 std::string budget_title(const SweepRecord& sweep) {
@@ -46,8 +62,21 @@ std::string budget_section(const SweepRecord& sweep) {
   std::ostringstream md;
   md << "## Budget\n\n";
   if (kind == "steps" && sweep.budget.is_null()) {
-    md << "Every run trained for its own `train.steps` (no `budget:` in the sweep). Arms that differ in size or "
-          "speed are compared at equal steps; see the fair comparisons for equal tokens and equal time.\n\n";
+    // Say what happened: equal steps only if every done run trained as many.
+    std::set<double> steps, tokens;
+    for (const auto& run : sweep.runs)
+      if (run.finished()) {
+        if (const auto s = run.number("steps")) steps.insert(*s);
+        if (const auto t = run.number("tokens")) tokens.insert(*t);
+      }
+    md << "Every run trained for its own `train.steps` (no `budget:` in the sweep). ";
+    if (steps.size() <= 1 && tokens.size() <= 1)
+      md << "All finished runs trained the same steps and tokens, so arms that differ in size or speed are compared "
+            "at equal steps; see the fair comparisons for equal tokens and equal time.\n\n";
+    else
+      md << fmt::format("**The runs did not train equal amounts** ({} distinct step counts, {} distinct token "
+                        "counts; see the red flags): the comparison is at no common budget.\n\n",
+                        steps.size(), tokens.size());
   } else {
     md << fmt::format("**Comparison at {}: {} per run.** ", budget_words(kind), value_text(sweep.budget));
     if (kind == "tokens")
@@ -88,11 +117,12 @@ std::string tuning_section(const SweepRecord& sweep) {
   std::ostringstream md;
   md << "## Tuning\n\n";
   md << fmt::format(
-      "Before the comparison, every arm searched {} with tuning seed(s) {} and kept the point with the best mean "
+      "Before the comparison, every arm searched {} with tuning seed(s) {}{} and kept the point with the best mean "
       "final {} ({}). Tuning runs evaluate on the **tuning split** (the second half of the validation documents); "
       "every number above comes from the replication runs, evaluated on the first half, so the choice cannot "
       "inflate them. Tuning runs are in `tune/<id>/`.",
-      fmt::format("`{}`", fmt::join(t["paths"].get<std::vector<std::string>>(), "`, `")), t["seeds"].dump(), metric,
+      fmt::format("`{}`", fmt::join(t["paths"].get<std::vector<std::string>>(), "`, `")), t["seeds"].dump(),
+      tuning_seed_overlap(sweep, t["seeds"]), metric,
       metric == "val_accuracy" ? "higher is better" : "lower is better");
   if (t["halving"].is_object())
     md << fmt::format(" Successive halving: at {} of the steps, a point went on only if it ranked within the best "

@@ -310,8 +310,14 @@ class Resolver {
   }
 
   Error unknown_key(const LocatedEntry& entry, const std::string& path, const std::vector<std::string>& known) {
-    return Error(fmt::format("unknown key '{}' in '{}' (known keys: {})", entry.key, path, join(known)),
-                 did_you_mean(entry.key, known), entry.key_where);
+    // A key that existed once: say what replaced it.
+    const std::string hint =
+        path == "train" && entry.key == "eval_batches"
+            ? "'eval_batches' became 'eval_tokens', a token count (eval_batches × batch_size × seq_len gives the old "
+              "set), so that every run scores the same tokens whatever its batch size"
+            : did_you_mean(entry.key, known);
+    return Error(fmt::format("unknown key '{}' in '{}' (known keys: {})", entry.key, path, join(known)), hint,
+                 entry.key_where);
   }
 
   std::string loaded_text(const std::vector<sdk::Kind>& kinds) const {
@@ -578,7 +584,10 @@ std::pair<TuneSpec, std::vector<GridAxis>> parse_tune(const LocatedEntry& entry,
   if (axes.empty()) throw Error("'tune.axes' must name at least one path", example, axes_entry->value.where);
   for (const auto& axis : axes) tune.paths.push_back(axis.path);
   std::vector<SourceLocation> where;
-  tune.seeds = node.find("seeds") ? parse_seeds(node.find("seeds"), where) : std::vector<std::int64_t>{seeds.front()};
+  // Default: one seed that no replication run uses (one past the largest). Tuning on a replication
+  // seed would carry the selection's luck on that seed's trajectory into the compared result.
+  tune.seeds = node.find("seeds") ? parse_seeds(node.find("seeds"), where)
+                                  : std::vector<std::int64_t>{*std::max_element(seeds.begin(), seeds.end()) + 1};
   if (const LocatedEntry* metric = node.find("metric")) {
     tune.metric = scalar_text(metric->value, "tune.metric");
     const std::vector<std::string>& metrics = sweep_schema::tune_metrics();

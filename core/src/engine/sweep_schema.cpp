@@ -167,7 +167,9 @@ const SchemaField kTrain[] = {
     {.name = "grad_clip", .type = T::number, .default_value = "1.0",
      .doc = "global gradient-norm clip; 0 = off", .min = 0},
     {.name = "eval_every", .type = T::integer, .default_value = "50", .doc = "steps between evaluations", .min = 1},
-    {.name = "eval_batches", .type = T::integer, .default_value = "8", .doc = "validation batches per evaluation",
+    {.name = "eval_tokens", .type = T::integer, .default_value = "16384",
+     .doc = "validation tokens scored at every evaluation, in whole windows of seq_len: the same tokens for every "
+            "run whatever its batch size",
      .min = 1},
     {.name = "log_every", .type = T::integer, .default_value = "10", .doc = "steps between progress lines",
      .min = 1},

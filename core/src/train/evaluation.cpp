@@ -1,8 +1,11 @@
 // Evaluation windows and the evaluation itself (evaluation.h), shared by training and `ablate eval`.
 #include "evaluation.h"
 
+#include <algorithm>
+
 #include <ATen/ops/empty.h>
 #include <fmt/format.h>
+#include <xxhash.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/utils.h>
 
@@ -33,23 +36,30 @@ std::pair<std::size_t, std::size_t> evaluation_range(const PreparedData& data, c
   return split == "final" ? std::pair{std::size_t{0}, cut} : std::pair{cut, data.val.size()};
 }
 
-std::vector<Batch> validation_batches(const TokenStream& stream, std::pair<std::size_t, std::size_t> range,
-                                      std::int64_t T, std::int64_t batch_size, std::int64_t n_batches,
-                                      const c10::Device& device) {
+EvaluationSet evaluation_set(const TokenStream& stream, std::pair<std::size_t, std::size_t> range, std::int64_t T,
+                             std::int64_t target_tokens) {
   const auto [begin, end] = range;
-  const auto windows =
+  const auto available =
       end > begin ? static_cast<std::int64_t>((end - begin - 1) / static_cast<std::size_t>(T)) : std::int64_t{0};
-  if (windows < 1)
+  if (available < 1)
     throw Error(fmt::format("the validation split{} has {} tokens, fewer than seq_len + 1 = {}",
                             begin > 0 || end < stream.size() ? " part used for evaluation" : "", end - begin, T + 1),
                 "use a larger corpus or val_fraction, or a shorter seq_len");
+  const std::int64_t wanted = target_tokens > 0 ? std::max<std::int64_t>(1, target_tokens / T) : available;
+  EvaluationSet set{.begin = begin, .windows = std::min(wanted, available), .seq_len = T};
+  const std::size_t read = static_cast<std::size_t>(set.windows * T) + 1;  // windows share their boundary tokens
+  set.hash = fmt::format("{:016x}", XXH3_64bits(stream.data() + begin, read * sizeof(std::uint32_t)));
+  return set;
+}
+
+std::vector<Batch> evaluation_batches(const TokenStream& stream, const EvaluationSet& set, std::int64_t batch_size,
+                                      const c10::Device& device) {
   std::vector<Batch> batches;
-  std::int64_t next = 0;
-  for (std::int64_t i = 0; (n_batches <= 0 || i < n_batches) && next < windows; ++i) {
+  for (std::int64_t first = 0; first < set.windows; first += batch_size) {
     std::vector<std::size_t> offsets;
-    for (std::int64_t b = 0; b < batch_size && next < windows; ++b, ++next)
-      offsets.push_back(begin + static_cast<std::size_t>(next * T));
-    batches.push_back(make_batch(stream, offsets, T, device));
+    for (std::int64_t w = first; w < std::min(set.windows, first + batch_size); ++w)
+      offsets.push_back(set.begin + static_cast<std::size_t>(w * set.seq_len));
+    batches.push_back(make_batch(stream, offsets, set.seq_len, device));
   }
   return batches;
 }

@@ -29,11 +29,27 @@ Batch make_batch(const TokenStream& stream, const std::vector<std::size_t>& offs
 /// point chosen by tuning is never judged on the documents that chose it. "validation": all of it.
 std::pair<std::size_t, std::size_t> evaluation_range(const PreparedData& data, const std::string& split);
 
-/// The same non-overlapping windows from the start of `range` at every evaluation, so curves of
-/// different runs and steps are comparable: at most `n_batches` batches (0: every window).
-/// Throws ablate::Error when the range holds no window.
-std::vector<Batch> validation_batches(const TokenStream& stream, std::pair<std::size_t, std::size_t> range,
-                                      std::int64_t T, std::int64_t batch_size, std::int64_t n_batches,
+/// A run's evaluation set: the first `windows` non-overlapping windows of an evaluation range
+/// (T + 1 tokens each: window i reads tokens [begin + i·T, begin + (i + 1)·T]). It is fixed by a
+/// token count, so every run of a sweep with the same data and seq_len scores the same tokens
+/// whatever its batch size (or an out-of-memory retry's halved one); the hash says so in
+/// summary.json, and the report compares it across runs.
+struct EvaluationSet {
+  std::size_t begin = 0;
+  std::int64_t windows = 0;
+  std::int64_t seq_len = 0;
+  std::string hash;  // XXH3-64 of every token the windows read, 16 hex digits
+  std::int64_t target_tokens() const { return windows * seq_len; }
+};
+
+/// The evaluation set of `target_tokens` scored tokens (⌊target_tokens / T⌋ windows, at least one;
+/// 0: every window of the range). Throws ablate::Error when the range holds no window.
+EvaluationSet evaluation_set(const TokenStream& stream, std::pair<std::size_t, std::size_t> range, std::int64_t T,
+                             std::int64_t target_tokens);
+
+/// The set's windows in batches of at most `batch_size`, on `device` (the batching changes only
+/// memory and speed, never which tokens are scored).
+std::vector<Batch> evaluation_batches(const TokenStream& stream, const EvaluationSet& set, std::int64_t batch_size,
                                       const c10::Device& device);
 
 struct Evaluation {

@@ -7,6 +7,7 @@
 // so on a GPU a run that replays one may train faster than planned.
 #include "ablate/plan.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <ATen/ATen.h>
@@ -106,17 +107,25 @@ std::int64_t evaluations_per_run(const nlohmann::json& run_config) {
   return 1 + steps / every + (steps % every != 0 ? 1 : 0);
 }
 
+double eval_batches_per_evaluation(const nlohmann::json& run_config) {
+  const auto& train = run_config.at("train");
+  const std::int64_t T = run_config.at("data").at("seq_len").get<std::int64_t>();
+  const std::int64_t windows = std::max<std::int64_t>(1, train.at("eval_tokens").get<std::int64_t>() / T);
+  const std::int64_t batch = train.at("batch_size").get<std::int64_t>();
+  return static_cast<double>((windows + batch - 1) / batch);
+}
+
 double estimated_run_seconds(const nlohmann::json& run_config, const StepTiming& timing) {
   const auto& train = run_config.at("train");
   return static_cast<double>(train.at("steps").get<std::int64_t>()) * timing.seconds_per_step +
-         static_cast<double>(evaluations_per_run(run_config) * train.at("eval_batches").get<std::int64_t>()) *
+         static_cast<double>(evaluations_per_run(run_config)) * eval_batches_per_evaluation(run_config) *
              timing.seconds_per_eval_batch;
 }
 
 std::string timing_key(const nlohmann::json& run_config) {
   const auto& train = run_config.at("train");
   return nlohmann::json{run_config.at("model"), run_config.at("data"), train.at("batch_size"), train.at("grad_accum"),
-                        train.at("eval_batches"), train.at("optimizer").at("name")}
+                        train.at("eval_tokens"), train.at("optimizer").at("name")}
       .dump();
 }
 

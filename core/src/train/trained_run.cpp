@@ -64,23 +64,25 @@ EvalResult evaluate_trained_run(TrainedRun& run, const EvalOptions& options) {
   const auto& train = run.config.at("train");
   const std::int64_t T = run.config.at("data").at("seq_len").get<std::int64_t>();
   const std::int64_t batch_size = train.at("batch_size").get<std::int64_t>();
-  const std::int64_t batches = options.batches >= 0 ? options.batches : train.at("eval_batches").get<std::int64_t>();
+  const std::int64_t tokens = options.tokens >= 0 ? options.tokens : train.at("eval_tokens").get<std::int64_t>();
   if (options.corpus.is_null()) {
     // Exactly the windows the trainer evaluated on, so the result reproduces summary.json's.
     const std::string split = train.value("eval_split", std::string("validation"));
-    const auto windows = validation_batches(run.data.val, evaluation_range(run.data, split), T, batch_size,
-                                            batches, run.device);
+    const auto set = evaluation_set(run.data.val, evaluation_range(run.data, split), T, tokens);
+    const auto windows = evaluation_batches(run.data.val, set, batch_size, run.device);
     const Evaluation e = evaluate(run.model, windows);
     return {e.loss, e.accuracy, e.tokens, fmt::format("the run's own {} split ({})", split, run.data.corpus_description)};
   }
-  // Another corpus: every window of it (training split first, then validation), up to `batches`.
+  // Another corpus: its windows (training split first, then validation), up to `tokens` scored tokens.
   const PreparedData other = prepare_data(data_config_for(run, options.corpus), run.cache_dir);
   std::vector<Batch> windows;
+  std::int64_t left = tokens;  // 0: every window
   for (const TokenStream* stream : {&other.train, &other.val}) {
     if (stream->size() < static_cast<std::size_t>(T) + 1) continue;
-    const std::int64_t left = batches == 0 ? 0 : batches - static_cast<std::int64_t>(windows.size());
-    if (batches > 0 && left <= 0) break;
-    auto more = validation_batches(*stream, {0, stream->size()}, T, batch_size, left, run.device);
+    if (tokens > 0 && left < T) break;
+    const auto set = evaluation_set(*stream, {0, stream->size()}, T, tokens > 0 ? left : 0);
+    left -= set.target_tokens();
+    auto more = evaluation_batches(*stream, set, batch_size, run.device);
     windows.insert(windows.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
   }
   if (windows.empty())

@@ -112,11 +112,23 @@ nlohmann::json components_of(const ModelPlan& plan) {
 }
 
 nlohmann::json data_of(const PreparedData& data) {
-  return {{"corpus", data.corpus_description},       {"tokenizer", data.tokenizer_description},
-          {"split_rule", data.split_rule},           {"vocab_size", data.vocab_size},
-          {"train_documents", data.train_stats.documents}, {"train_tokens", data.train_stats.tokens},
-          {"val_documents", data.val_stats.documents},     {"val_tokens", data.val_stats.tokens},
-          {"overlap_documents", data.overlap_documents}};
+  nlohmann::json j = {{"corpus", data.corpus_description},       {"tokenizer", data.tokenizer_description},
+                      {"split_rule", data.split_rule},           {"vocab_size", data.vocab_size},
+                      {"train_documents", data.train_stats.documents}, {"train_tokens", data.train_stats.tokens},
+                      {"val_documents", data.val_stats.documents},     {"val_tokens", data.val_stats.tokens},
+                      {"overlap_documents", data.overlap_documents}};
+  // Validation documents with a near-verbatim twin in training (docs/data.md): counted, and left
+  // out of validation when the sweep asks.
+  if (!data.near_duplicate_rule.empty()) {
+    nlohmann::json examples = nlohmann::json::array();
+    for (const auto& e : data.near_duplicate_examples)
+      examples.push_back({{"val_document", e.val_document}, {"train_document", e.train_document}, {"jaccard", e.jaccard}});
+    j["near_duplicates"] = {{"rule", data.near_duplicate_rule},
+                            {"documents", data.near_duplicate_documents},
+                            {"dropped", data.near_duplicates_dropped},
+                            {"examples", examples}};
+  }
+  return j;
 }
 
 }  // namespace
@@ -177,8 +189,9 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   FusedAdamW& adamw = *optimizers.adamw;
   Muon* const muon = optimizers.muon.get();
   const std::string eval_split = train.value("eval_split", std::string("validation"));
-  const auto val_batches = validation_batches(data.val, evaluation_range(data, eval_split), T, batch_size,
-                                              train.at("eval_batches").get<std::int64_t>(), settings.device);
+  const EvaluationSet eval_set = evaluation_set(data.val, evaluation_range(data, eval_split), T,
+                                                train.at("eval_tokens").get<std::int64_t>());
+  const auto val_batches = evaluation_batches(data.val, eval_set, batch_size, settings.device);
   std::ostringstream tree;
   tree << *model;
 
@@ -212,7 +225,9 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
                             {"model_tree", tree.str()},
                             {"components", components_of(plan)},
                             {"data", data_of(data)},
-                            {"eval_split", eval_split}};
+                            {"eval_split", eval_split},
+                            {"eval_set", {{"windows", eval_set.windows}, {"tokens", eval_set.target_tokens()},
+                                          {"seq_len", T}, {"hash", eval_set.hash}}}};
   if (resumed) summary["resumed_from_step"] = state.step;
   if (!settings.cost_check.is_null()) summary["cost_check"] = settings.cost_check;
   write_file_atomic(settings.run_dir / "summary.json", summary.dump(2));
