@@ -8,9 +8,15 @@ namespace ablate::app {
 
 void setup_report(CLI::App& app) {
   auto dir = std::make_shared<std::filesystem::path>();
+  auto options = std::make_shared<ReportOptions>();
   auto* cmd = app.add_subcommand("report", "rebuild the report of a sweep directory, without training");
   cmd->add_option("dir", *dir, "sweep directory (OUT/<sweep name>)")->required()->check(CLI::ExistingDirectory);
-  cmd->callback([dir] { std::cout << "report: " << std::filesystem::absolute(write_report(*dir)).string() << std::endl; });
+  cmd->add_flag("--merge", options->merge,
+                "also pool run directories the sweep as last expanded does not list (an earlier version of the "
+                "sweep, another sweep copied in); each arm's runs must still be one configuration");
+  cmd->callback([dir, options] {
+    std::cout << "report: " << std::filesystem::absolute(write_report(*dir, *options)).string() << std::endl;
+  });
 }
 
 }  // namespace ablate::app

@@ -108,6 +108,9 @@ TEST_CASE("run --devices cpu,cpu trains debug.yaml's 4 runs on two workers and w
     CAPTURE(id);
     CHECK(summary.at("status") == "done");
     CHECK(summary.at("device") == "cpu (1 threads)");  // 2 threads shared by 2 workers
+    CHECK(summary.at("shared_device") == true);         // two workers on one CPU: the report flags their times
+    CHECK(sequential.at(id).at("shared_device") == false);
+    CHECK(summary.at("warmup_steps") == 1);             // the first step, timed apart from training
     CHECK(summary.at("mfu").is_null());
     CHECK(summary.at("mfu_reason") == "no peak known for cpu");
     // The dense runs draw nothing while training: the sequential run's numbers exactly.

@@ -721,3 +721,38 @@ TEST_CASE("arms scored on different evaluation tokens, or trained unequal amount
   CHECK(contains(md2, "compared at equal steps"));
   fs::remove_all(dir2);
 }
+
+TEST_CASE("runs of an earlier version of the sweep are neither pooled nor lost, and an arm of mixed configurations is "
+          "refused", "[report][stale]") {
+  const fs::path dir = fresh_dir("stale");
+  // The sweep as first run: seq_len 128. Then edited to seq_len 64 and run again into the same directory.
+  write_sweep(dir, {{"old0", "mha", 0, "done", 2.5}, {"old1", "mha", 1, "done", 2.6}}, 128);
+  write_sweep(dir, {{"new0", "mha", 0, "done", 3.0}, {"new1", "mha", 1, "done", 3.1}}, 64);
+  const std::string md = read(ablate::write_report(dir));
+  CAPTURE(md);
+  CHECK(contains(md, "| mha (baseline) | 2 / 0 / 0 / 2 | 3.0500"));  // only the sweep as last expanded
+  CHECK(contains(md, "**Runs left out:** 2 run director(ies) under `runs/`"));
+  CHECK(fs::exists(dir / "runs" / "old0" / "summary.json"));  // nothing lost
+  // Merging pools them only if they are one configuration with the arm's runs: here they are not.
+  try {
+    ablate::write_report(dir, {.merge = true});
+    FAIL("mixed configurations were pooled");
+  } catch (const ablate::Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("arm 'mha' holds runs of different configurations") &&
+                             Catch::Contains("differ in data.seq_len"));
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("runs that shared a device are a red flag on time comparisons", "[report][devices]") {
+  const fs::path dir = fresh_dir("shared");
+  std::vector<FakeRun> runs = {{"a0", "mha", 0, "done", 3.0}, {"b0", "gqa", 0, "done", 2.9}};
+  runs[0].extra_summary = {{"shared_device", true}};
+  runs[1].extra_summary = {{"shared_device", false}};
+  write_sweep(dir, runs);
+  const std::string md = read(ablate::write_report(dir));
+  CAPTURE(md);
+  CHECK(contains(md, "**Shared devices:** 1 run(s) trained side by side with another run on the same device "
+                     "(`--runs-per-device`): `a0`."));
+  fs::remove_all(dir);
+}

@@ -42,7 +42,9 @@
 //               FLOPs}, "metrics": {key: {"n", "mean", "min", "max", "sd", "ci95": [lo, hi]}}}],
 //   "val_loss_comparisons" / "val_accuracy_comparisons": [{"arm", "baseline", "arm_summary",
 //               "baseline_summary", "welch": {"difference", "difference_ci95", "se", "t", "df", "p",
-//               "holm_p"}, "effect": {"pooled_sd", "cohens_d", "hedges_j", "hedges_g", "hedges_g_ci95"}}],
+//               "holm_p"}, "effect": {"pooled_sd", "cohens_d", "hedges_j", "hedges_g", "hedges_g_ci95"},
+//               "paired": {by seed: "seeds", "n", "mean_difference", "difference_ci95", "t", "df", "p",
+//               "holm_p", "sign_flip_p", "sign_flip_floor", "correlation", ...} or null}],
 //   "fair_comparisons": [{"grid_point", "target_loss", "target_from", "equal_tokens", "equal_seconds",
 //               "arms": [{"arm", "runs", "seconds_to_target", "tokens_to_target",
 //                         "val_loss_at_equal_tokens", "val_loss_at_equal_time"}]}],
@@ -54,8 +56,15 @@
 
 namespace ablate {
 
+struct ReportOptions {
+  /// Pool run directories that sweep.json does not list (runs of an earlier version of the sweep,
+  /// or of another sweep merged in) with the runs of their arms. Off: they are counted, not used.
+  bool merge = false;
+};
+
 /// Writes report.md, results.csv and the plots into `sweep_dir`; returns the report's path.
-/// Throws ablate::Error when sweep.json is missing. Runs that have no summary are listed as pending.
-std::filesystem::path write_report(const std::filesystem::path& sweep_dir);
+/// Throws ablate::Error when sweep.json is missing, or when an arm holds runs whose configurations
+/// differ in more than their seed. Runs that have no summary are listed as pending.
+std::filesystem::path write_report(const std::filesystem::path& sweep_dir, const ReportOptions& options = {});
 
 }  // namespace ablate

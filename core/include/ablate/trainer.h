@@ -47,6 +47,9 @@ struct TrainSettings {
   std::function<bool(std::int64_t steps_done)> stop_requested;
   /// Called at every log line and checkpoint: the run lock's heartbeat (run_lock.h).
   std::function<void()> heartbeat;
+  /// Another run trains on the same device at the same time (--runs-per-device > 1): its times
+  /// measure the sharing too; summary.json says so and the report flags time comparisons.
+  bool shared_device = false;
   /// The model's components measured against their declared costs (cost_check.h), written to
   /// summary.json as "cost_check"; null when not measured.
   nlohmann::json cost_check = nullptr;

@@ -179,6 +179,48 @@ void pair_by_seed(Comparison& c, const std::string& key) {
   }
 }
 
+// Every value of a JSON object as dotted path → value (arrays and scalars are leaves).
+void flatten(const json& j, const std::string& path, std::map<std::string, json>& out) {
+  if (!j.is_object()) {
+    out[path] = j;
+    return;
+  }
+  for (const auto& [key, value] : j.items()) flatten(value, path.empty() ? key : path + "." + key, out);
+}
+
+// The runs of one group must be one configuration apart from their seed, or its statistics pool
+// different experiments (a merged directory, an edited sweep): refused with the keys that differ.
+void refuse_mixed_groups(const SweepRecord& sweep) {
+  for (const auto& g : sweep.groups) {
+    const RunRecord* first = nullptr;
+    std::map<std::string, json> reference;
+    for (const RunRecord* run : g.runs) {
+      if (!run->config.is_object() || run->config.empty()) continue;
+      json config = run->config;
+      config.erase("seed");
+      std::map<std::string, json> flat;
+      flatten(config, "", flat);
+      if (!first) {
+        first = run;
+        reference = std::move(flat);
+        continue;
+      }
+      std::vector<std::string> differ;
+      for (const auto& [path, value] : flat)
+        if (!reference.contains(path) || reference.at(path) != value) differ.push_back(path);
+      for (const auto& [path, value] : reference)
+        if (!flat.contains(path)) differ.push_back(path);
+      if (differ.empty()) continue;
+      std::sort(differ.begin(), differ.end());
+      differ.erase(std::unique(differ.begin(), differ.end()), differ.end());
+      throw Error(fmt::format("arm '{}' holds runs of different configurations: `{}` and `{}` differ in {}", g.label,
+                              first->id, run->id, fmt::join(differ, ", ")),
+                  "a group's runs may differ only in their seed: move one of them out of " +
+                      (sweep.dir / "runs").string() + ", or give the configurations their own arms");
+    }
+  }
+}
+
 /// Every group with a baseline against it on summary.json's `key`; Holm across this family, for
 /// Welch's p and for the paired p separately.
 std::vector<Comparison> compare(const SweepRecord& sweep, const std::string& key) {
@@ -211,7 +253,7 @@ std::vector<Comparison> compare(const SweepRecord& sweep, const std::string& key
 
 }  // namespace
 
-SweepRecord load_sweep_dir(const fs::path& sweep_dir) {
+SweepRecord load_sweep_dir(const fs::path& sweep_dir, bool merge) {
   const fs::path sweep_file = sweep_dir / "sweep.json";
   if (!fs::exists(sweep_file))
     throw Error(fmt::format("no sweep.json in {} (looked for {})", sweep_dir.string(), sweep_file.string()),
@@ -248,7 +290,8 @@ SweepRecord load_sweep_dir(const fs::path& sweep_dir) {
     read_run_files(sweep_dir / "runs" / run.id, run, sweep.warnings);
     sweep.runs.push_back(std::move(run));
   }
-  // Run directories that sweep.json does not list (a merged sweep): take arm and seed from the summary.
+  // Run directories that sweep.json does not list: runs of an earlier version of the sweep (edited
+  // and run again into the same --out), or of a sweep merged in. Pooled only when asked for.
   std::error_code ec;
   std::vector<fs::path> extra;
   for (const auto& entry : fs::directory_iterator(sweep_dir / "runs", ec))
@@ -256,6 +299,10 @@ SweepRecord load_sweep_dir(const fs::path& sweep_dir) {
         fs::exists(entry.path() / "summary.json"))
       extra.push_back(entry.path());
   std::sort(extra.begin(), extra.end());
+  if (!merge) {
+    sweep.left_out = extra.size();
+    extra.clear();
+  }
   for (const auto& dir : extra) {
     RunRecord run;
     run.id = dir.filename().string();
@@ -268,6 +315,7 @@ SweepRecord load_sweep_dir(const fs::path& sweep_dir) {
   }
   if (sweep.baseline.empty() && !sweep.arms.empty()) sweep.baseline = sweep.arms.front();
   build_groups(sweep);
+  refuse_mixed_groups(sweep);
   sweep.comparisons = compare(sweep, "val_loss");
   sweep.accuracy_comparisons = compare(sweep, "val_accuracy");
   return sweep;
@@ -414,6 +462,13 @@ std::vector<std::string> red_flags(const SweepRecord& sweep) {
                                   "< 0.1 nats/token, implausibly low for language modelling.",
                                   run.id, run.arm, run.seed, *loss));
   }
+  // Runs of an earlier version of the sweep, not pooled.
+  if (sweep.left_out > 0)
+    flags.push_back(fmt::format("**Runs left out:** {} run director(ies) under `runs/` are not runs of the sweep as last "
+                                "expanded (an earlier version of the sweep file, run into the same directory): this "
+                                "report leaves them out. `ablate report --merge` pools them, if their configurations "
+                                "match their arms'.",
+                                sweep.left_out));
   // Different evaluation tokens, or different amounts of training without a budget.
   for (const auto& flag : unequal_comparisons(sweep)) flags.push_back(flag);
   // Runs lost to divergence or failure: survivors only is not the arm.
@@ -496,6 +551,20 @@ std::vector<std::string> red_flags(const SweepRecord& sweep) {
                                 busy.size(), fmt::join(busy.begin(), busy.begin() + static_cast<std::ptrdiff_t>(shown), ", "),
                                 busy.size() > shown ? ", ..." : ""));
   }
+  // Runs trained side by side on one device (--runs-per-device > 1): each one's time includes the other's.
+  std::vector<std::string> shared;
+  for (const auto& run : sweep.runs)
+    if (run.finished() && run.summary.is_object() && run.summary.value("shared_device", false)) shared.push_back(run.id);
+  if (!shared.empty())
+    flags.push_back(fmt::format("**Shared devices:** {} run(s) trained side by side with another run on the same "
+                                "device (`--runs-per-device`): {}{}. Their train times, throughput, MFU and the "
+                                "equal-time and time-to-target comparisons measure the sharing; compare their losses, "
+                                "not their times, or train them one per device.",
+                                shared.size(), fmt::format("`{}`", fmt::join(shared.begin(),
+                                                                              shared.begin() + static_cast<std::ptrdiff_t>(
+                                                                                  std::min<std::size_t>(shared.size(), 4)),
+                                                                              "`, `")),
+                                shared.size() > 4 ? ", ..." : ""));
   // Pending, running, or interrupted (stopped with a checkpoint, resumed by the next `ablate run`).
   std::size_t pending = 0;
   for (const auto& run : sweep.runs)
@@ -551,9 +620,9 @@ void write_text(const fs::path& path, const std::string& text) {
 // -------------------------------------------------------------------------------------------
 // report.md
 
-std::filesystem::path write_report(const std::filesystem::path& sweep_dir) {
+std::filesystem::path write_report(const std::filesystem::path& sweep_dir, const ReportOptions& options) {
   using namespace report;
-  const SweepRecord sweep = load_sweep_dir(sweep_dir);
+  const SweepRecord sweep = load_sweep_dir(sweep_dir, options.merge);
   // CSV first: it never depends on gnuplot.
   write_text(sweep_dir / "results.csv", results_csv(sweep));
   write_text(sweep_dir / "results.json", results_json(sweep).dump(2) + "\n");

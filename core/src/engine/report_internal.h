@@ -89,13 +89,16 @@ struct SweepRecord {
   std::vector<Comparison> comparisons;  // val_loss: every non-baseline group with a baseline
   std::vector<Comparison> accuracy_comparisons;  // val_accuracy: the same groups, its own Holm family
   std::vector<std::string> warnings;    // unreadable files and the like
+  std::size_t left_out = 0;             // run directories not in sweep.json, not merged
   std::optional<double> target_loss;    // sweep.json's report.target_loss, when set
   nlohmann::json meta;                  // sweep.json as read (provenance: started, git commit...)
   nlohmann::json budget;                // sweep.json's budget {"kind", "value"}, or null (equal steps)
   nlohmann::json tuning;                // tune.json (tune.h), or null without a tune stage
 };
 
-SweepRecord load_sweep_dir(const std::filesystem::path& sweep_dir);
+/// The runs of sweep.json; run directories it does not list are counted (left_out) and pooled only
+/// with `merge`. Throws ablate::Error when a group holds runs of different configurations.
+SweepRecord load_sweep_dir(const std::filesystem::path& sweep_dir, bool merge = false);
 
 // ---- formatting (report_tables.cpp) --------------------------------------------------------
 std::string fmt_num(double v, int decimals);

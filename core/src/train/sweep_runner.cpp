@@ -349,6 +349,7 @@ struct RunQueue {
                              .stop_requested = [this](std::int64_t) { return stopping(); },
                              .heartbeat = [&] { attempt.lock->heartbeat(); }};
       if (after_eval_for) settings.after_eval = after_eval_for(run);
+      settings.shared_device = std::count(workers.begin(), workers.end(), device) > 1;
       if (const auto it = cost_checks.find(model_key(run)); it != cost_checks.end()) settings.cost_check = it->second;
       const auto summary = train_with_oom_retry(run, data, registry, settings);
       std::lock_guard lock(mutex);

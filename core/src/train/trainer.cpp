@@ -331,6 +331,10 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
                     settings.cuda_graph,
                     [&](const std::string& warning) { print(fmt::format("[{}] warning: {}", settings.label, warning)); });
   auto interval_start = Clock::now();
+  // This process's warm-up (a resumed run warms up again): its steps and seconds, not training time.
+  const std::int64_t steps_at_start = state.step;
+  std::int64_t warmup_steps_run = -1;
+  double warmup_seconds = 0.0;
   const auto train_seconds_now = [&] { return state.train_seconds + seconds_since(interval_start); };
   while (state.step < steps) {
     const double lr = time_budget ? scheduled_lr_at(train_seconds_now() / *time_budget, warmup_fraction, peak_lr,
@@ -341,6 +345,14 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
     state.sampler_rng = std::move(loaded.rng_after);  // a checkpoint continues after this step's draws
     pending.add(step.run(lr, muon_peak_lr * lr / peak_lr));  // Muon: the same schedule, scaled to its peak
     const std::int64_t done = ++state.step;
+    if (warmup_steps_run < 0 && step.settled()) {
+      // The warm-up ends here (first step; graph recording and its check): timed apart, so that
+      // train time, throughput and MFU measure the steady steps only.
+      synchronize(settings.device);
+      warmup_seconds = seconds_since(interval_start);
+      warmup_steps_run = done - steps_at_start;
+      interval_start = Clock::now();
+    }
 
     const bool out_of_time = time_budget && train_seconds_now() >= *time_budget;
     const bool finished = done == steps || out_of_time;
@@ -440,10 +452,17 @@ nlohmann::json train_run(const RunSpec& run, const PreparedData& data, const Plu
   summary["train_flops"] = train_flops(plan.total.flops_per_token, static_cast<double>(tokens));
   summary["train_seconds"] = state.train_seconds;
   summary["eval_seconds"] = state.eval_seconds;
-  summary["tokens_per_second"] = static_cast<double>(tokens) / std::max(1e-9, state.train_seconds);
+  // Throughput and MFU over the steps that train_seconds timed (the warm-up's are timed apart).
+  const std::int64_t timed_tokens = tokens - std::max<std::int64_t>(0, warmup_steps_run) * tokens_per_step;
+  summary["warmup_steps"] = std::max<std::int64_t>(0, warmup_steps_run);
+  summary["warmup_seconds"] = warmup_seconds;
+  summary["tokens_per_second"] = static_cast<double>(timed_tokens) / std::max(1e-9, state.train_seconds);
   summary["peak_memory_bytes"] = peak_memory_bytes(settings.device);
   summary["cuda_graph"] = step.graph_status();
-  summary.update(run_mfu_fields(settings.device, settings.precision, summary["train_flops"].get<double>(), state.train_seconds));
+  summary["shared_device"] = settings.shared_device;
+  summary.update(run_mfu_fields(settings.device, settings.precision,
+                                train_flops(plan.total.flops_per_token, static_cast<double>(timed_tokens)),
+                                state.train_seconds));
   // How busy the machine was: times and throughput of a run that shared its cores measure the
   // other processes too (the report flags such runs).
   if (double load[1]; getloadavg(load, 1) == 1) summary["load_average"] = load[0];

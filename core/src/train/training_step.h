@@ -65,6 +65,10 @@ class TrainingStep {
   torch::Tensor run(double lr, double muon_lr);
   /// For summary.json: "replayed from step N" (the run's step), "off", or "not used: <reason>".
   const std::string& graph_status() const { return graph_status_; }
+  /// True once the steps run in their steady state: after the first step (first-call allocations,
+  /// kernel selection), and with a graph after it was recorded and checked. The trainer times the
+  /// steps before apart from training (warm-up).
+  bool settled() const { return steps_run_ >= 1 && (phase_ == Phase::eager || phase_ == Phase::replaying); }
 
  private:
   torch::Tensor compute();  // the step itself, from the static inputs and staged learning rates
