@@ -122,7 +122,7 @@ TEST_CASE("what each untrusted component hides from a weaker check", "[causality
   SECTION("the evaluation-mode leak passes every training-mode check") {
     Transformer model = model_with("attention", "eval_leak");
     move_off_initialisation(*model, 1);
-    const SequenceMap whole = [&](const at::Tensor& x) { return model->forward_embedded(x); };
+    const SequenceMap whole = [&](const at::Tensor& x) { return model->hidden_states(x); };
     for (const CausalityMode& mode : causality_modes()) {
       CAPTURE(mode.name());
       CHECK(check_sequence_map(*model, whole, 32, mode, {.seq_len = 64}).passed == mode.training);

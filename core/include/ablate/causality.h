@@ -92,7 +92,7 @@ CausalityVerdict check_component_causality(sdk::ComponentImpl& component, std::i
                                            const CausalitySettings& settings, const std::string& name = "component");
 
 /// The whole model as built, every block and the final norm, from the embedding output to the
-/// logits, in all four modes. On a failure, every component is checked alone in the failing mode
+/// final norm's (the LM head is a Linear per position), in all four modes. On a failure, every component is checked alone in the failing mode
 /// and the first that fails is named (with its block); if none fails alone, "the model" is.
 /// The model's mode, its parameters' gradients and the default generators' states are restored.
 CausalityVerdict check_model_causality(TransformerImpl& model, const CausalitySettings& settings);

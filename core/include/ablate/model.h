@@ -36,9 +36,10 @@ class TransformerImpl : public torch::nn::Module {
 
   /// tokens: (B, T) int64 → logits (B, T, V)
   torch::Tensor forward(const torch::Tensor& tokens);
-  /// The same from the embedding's output (B, T, d) on: scale, dropout, blocks, final norm, head.
-  /// The embedding is a lookup per position, so the causality proof starts here (causality.h).
-  torch::Tensor forward_embedded(const torch::Tensor& embedded);
+  /// The hidden states after the final norm (B, T, d), from the embedding's output (B, T, d) on:
+  /// scale, dropout, blocks, final norm. The causality proof checks this map (causality.h): the
+  /// embedding before it is a lookup per position, the LM head after it a Linear per position.
+  torch::Tensor hidden_states(const torch::Tensor& embedded);
   /// Σ of the MoE auxiliary losses of the last forward; a zero scalar when there are none.
   torch::Tensor aux_loss() const;
   /// Per MoE block: expert load (E,) of the last forward.

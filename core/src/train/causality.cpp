@@ -384,7 +384,7 @@ CausalityVerdict check_model_causality(TransformerImpl& model, const CausalitySe
   const SavedGenerators generators(settings.device);
   const SavedModuleState state(model);
   const std::int64_t d = model.plan.d_model;
-  const SequenceMap whole = [&model](const at::Tensor& x) { return model.forward_embedded(x); };
+  const SequenceMap whole = [&model](const at::Tensor& x) { return model.hidden_states(x); };
   for (const CausalityMode& mode : causality_modes()) {
     CausalityVerdict v = check_sequence_map(model, whole, d, mode, settings);
     if (v.passed) continue;

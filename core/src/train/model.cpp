@@ -53,15 +53,17 @@ TransformerImpl::TransformerImpl(const ModelPlan& plan_, const PluginRegistry& r
                 "a plugin's cost() disagrees with the module it builds: fix the plugin");
 }
 
-torch::Tensor TransformerImpl::forward(const torch::Tensor& tokens) { return forward_embedded(embedding(tokens)); }
+torch::Tensor TransformerImpl::forward(const torch::Tensor& tokens) {
+  return torch::nn::functional::linear(hidden_states(embedding(tokens)),
+                                       plan.tie_embeddings ? embedding->weight : lm_head->weight);
+}
 
-torch::Tensor TransformerImpl::forward_embedded(const torch::Tensor& embedded) {
+torch::Tensor TransformerImpl::hidden_states(const torch::Tensor& embedded) {
   auto x = embedded;  // (B, T, d)
   if (plan.embedding_scale) x = x * std::sqrt(static_cast<double>(plan.d_model));
   x = drop(x);
   for (auto& block : block_list_) x = block->forward(x);
-  x = final_norm->forward(x);
-  return torch::nn::functional::linear(x, plan.tie_embeddings ? embedding->weight : lm_head->weight);
+  return final_norm->forward(x);
 }
 
 torch::Tensor TransformerImpl::aux_loss() const {
