@@ -35,6 +35,7 @@
 
 #include "ablate/atomic_file.h"
 #include "ablate/error.h"
+#include "ablate/portable_random.h"
 #include "data_internal.h"
 
 namespace ablate {
@@ -218,15 +219,14 @@ struct Split {
   std::vector<std::size_t> train, val;  // document indices, in corpus order
 };
 
-// Fisher-Yates with our own index draw: std::shuffle and std::uniform_int_distribution are
-// implementation-defined, mt19937_64's output is not, so the split is the same on every platform.
-// (The modulo bias is below n / 2^64: irrelevant.)
+// Fisher-Yates with a portable index draw (portable_random.h), so the split is the same on every
+// platform.
 std::vector<std::size_t> shuffled_indices(std::size_t n, std::int64_t seed) {
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
   for (std::size_t i = n; i > 1; --i) {
-    const std::size_t j = static_cast<std::size_t>(rng() % i);
+    const std::size_t j = draw_below(rng, i);
     std::swap(order[i - 1], order[j]);
   }
   return order;

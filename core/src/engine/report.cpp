@@ -223,6 +223,21 @@ void refuse_mixed_groups(const SweepRecord& sweep) {
 
 /// Every group with a baseline against it on summary.json's `key`; Holm across this family, for
 /// Welch's p and for the paired p separately.
+// Why two groups' runs cannot be compared on their evaluation numbers: their runs were scored on
+// different evaluation sets (summary.json's eval_set hashes); "" when they were not, or when a run
+// does not say (runs written before evaluation sets were recorded).
+std::string evaluation_sets_differ(const Group& a, const Group& b) {
+  std::set<std::string> hashes;
+  for (const Group* g : {&a, &b})
+    for (const RunRecord* run : g->done) {
+      const auto it = run->summary.find("eval_set");
+      if (it == run->summary.end() || !it->is_object() || !it->contains("hash")) return {};
+      hashes.insert(it->at("hash").get<std::string>());
+    }
+  return hashes.size() > 1 ? "not compared: the runs were scored on different evaluation tokens (see the red flags)"
+                           : std::string();
+}
+
 std::vector<Comparison> compare(const SweepRecord& sweep, const std::string& key) {
   std::vector<Comparison> out;
   for (const auto& g : sweep.groups) {
@@ -236,6 +251,12 @@ std::vector<Comparison> compare(const SweepRecord& sweep, const std::string& key
     c.welch = stats::welch_test(x, y);
     c.effect = stats::effect_size(x, y);
     pair_by_seed(c, key);
+    // Scored on other tokens: no test, whatever the numbers (the red flags name the sets).
+    if (const std::string why = evaluation_sets_differ(g, *g.baseline); !why.empty()) {
+      c.welch = stats::Maybe<stats::WelchTest>::undefined(why);
+      c.effect = stats::Maybe<stats::EffectSize>::undefined(why);
+      c.paired = stats::Maybe<stats::PairedTest>::undefined(why);
+    }
     out.push_back(std::move(c));
   }
   std::vector<std::optional<double>> p, paired_p;

@@ -66,6 +66,19 @@ std::string md_escape(const std::string& text) {
 
 namespace {
 
+// The n of a comparison, and beside it the runs its group lost: "2 (1 diverged)". A comparison of
+// survivors must say it is one.
+std::string runs_cell(const Group& g, std::size_t n) {
+  const auto count = [&](const char* status) {
+    return std::count_if(g.runs.begin(), g.runs.end(), [&](const RunRecord* r) { return r->status == status; });
+  };
+  const auto diverged = count("diverged"), failed = count("failed");
+  std::vector<std::string> lost;
+  if (diverged > 0) lost.push_back(fmt::format("{} diverged", diverged));
+  if (failed > 0) lost.push_back(fmt::format("{} failed", failed));
+  return lost.empty() ? std::to_string(n) : fmt::format("{} ({})", n, fmt::join(lost, ", "));
+}
+
 std::string mean_sd(const stats::Summary& s, int decimals) {
   if (s.n == 0) return "—";
   if (!s.sd) return fmt_num(s.mean, decimals);
@@ -259,8 +272,8 @@ std::string comparison_table(const SweepRecord& sweep) {
   md << "|---|---:|---:|---|---:|---:|---:|---:|---|\n";
   for (const auto& c : sweep.comparisons) {
     const auto cells = comparison_cells(c);
-    md << fmt::format("| {} | {}, {} | {} | {} | {} | {} | {} | {} | {} |\n", md_escape(c.arm->label), c.arm_summary.n,
-                      c.base_summary.n, cells.delta, md_escape(cells.delta_ci), md_escape(cells.t), cells.p, cells.holm,
+    md << fmt::format("| {} | {}, {} | {} | {} | {} | {} | {} | {} | {} |\n", md_escape(c.arm->label), runs_cell(*c.arm, c.arm_summary.n),
+                      runs_cell(*c.baseline, c.base_summary.n), cells.delta, md_escape(cells.delta_ci), md_escape(cells.t), cells.p, cells.holm,
                       md_escape(cells.d), md_escape(cells.g));
   }
   md << "\n";
@@ -295,8 +308,8 @@ std::string accuracy_comparison_table(const SweepRecord& sweep) {
   md << "|---|---:|---:|---|---:|---:|---:|---|\n";
   for (const auto& c : sweep.accuracy_comparisons) {
     const auto cells = comparison_cells(c);
-    md << fmt::format("| {} | {}, {} | {} | {} | {} | {} | {} | {} |\n", md_escape(c.arm->label), c.arm_summary.n,
-                      c.base_summary.n, cells.delta, md_escape(cells.delta_ci), md_escape(cells.t), cells.p, cells.holm,
+    md << fmt::format("| {} | {}, {} | {} | {} | {} | {} | {} | {} |\n", md_escape(c.arm->label), runs_cell(*c.arm, c.arm_summary.n),
+                      runs_cell(*c.baseline, c.base_summary.n), cells.delta, md_escape(cells.delta_ci), md_escape(cells.t), cells.p, cells.holm,
                       md_escape(cells.g));
   }
   md << "\n";

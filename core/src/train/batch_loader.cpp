@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include "ablate/error.h"
+#include "ablate/portable_random.h"
 
 namespace ablate {
 
@@ -15,7 +16,7 @@ BatchLoader::BatchLoader(const TokenStream& stream, LoaderOptions options, const
   const auto T = static_cast<std::size_t>(options_.seq_len);
   if (stream_.size() < T + 2)  // the trainer says so to the user before it gets here
     throw std::invalid_argument("BatchLoader: the stream is shorter than seq_len + 2");
-  offset_ = std::uniform_int_distribution<std::size_t>(0, stream_.size() - T - 1);
+  windows_ = stream_.size() - T;  // window starts 0 … size − T − 1: every window has T + 1 tokens
   if (!rng_state.empty()) {
     std::istringstream in(rng_state);
     in >> rng_;
@@ -42,7 +43,7 @@ LoadedStep BatchLoader::draw() {
     auto window = at::empty({B, T + 1}, at::TensorOptions(at::kLong).pinned_memory(options_.pinned));
     auto* out = window.data_ptr<std::int64_t>();
     for (std::int64_t b = 0; b < B; ++b) {
-      const std::size_t start = offset_(rng_);
+      const std::size_t start = draw_below(rng_, windows_);  // portable: a seed means these windows everywhere
       for (std::int64_t t = 0; t <= T; ++t) out[b * (T + 1) + t] = stream_[start + static_cast<std::size_t>(t)];
     }
     step.batches.push_back({window.slice(1, 0, T), window.slice(1, 1, T + 1)});

@@ -64,7 +64,7 @@ class BatchLoader {
   const TokenStream& stream_;
   LoaderOptions options_;
   std::mt19937_64 rng_;
-  std::uniform_int_distribution<std::size_t> offset_;
+  std::size_t windows_ = 0;  // how many window starts the stream has
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<LoadedStep> ready_;
