@@ -556,7 +556,7 @@ bool is_kjv_parallel(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-TEST_CASE("Psalm 53 in validation has a near-twin in Psalm 14 in training; unrelated psalms do not",
+TEST_CASE("Psalm 53 in validation has a near-twin in Psalm 14 in training, and unrelated psalms do not",
           "[data][near_duplicates]") {
   std::vector<std::string> docs = {kPsalm14, kPsalm53};
   for (const char* p : kOtherPsalms) docs.emplace_back(p);
