@@ -26,7 +26,10 @@ def run(cmd, **kw):
 
 
 def flops_per_token(params_active, model, seq_len):
-    """The one MFU rule for every implementation: 6 N_active + 12 L d T (libtorch.md)."""
+    """The one MFU rule for every implementation: 6 N_active + 12 L d T.
+
+    docs/benchmarks.md, "What each number means", states it.
+    """
     return 6 * params_active + 12 * model["n_layers"] * model["d_model"] * seq_len
 
 

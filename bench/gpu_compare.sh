@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6's benchmark: ablate against the PyTorch reference (eager and torch.compile) on the seed
+# The GPU benchmark: ablate against the PyTorch reference (eager and torch.compile) on the seed
 # baseline models, same device, data, steps; writes the table into docs/benchmarks.md.
 #   bench/gpu_compare.sh                                  # the GPU run (bench/gpu_seed_models.yaml, cuda)
 #   bench/gpu_compare.sh --device cpu --sweep bench/cpu_smoke_tiny.yaml --section cpu-smoke --no-compile \

@@ -1,5 +1,5 @@
-// RoPE frequencies, scalings and rotation (see rope.h). The formulas follow components.md;
-// each scaling is one function so that tests can compare it with hand-computed values.
+// RoPE frequencies, scalings and rotation (see rope.h). The formulas follow docs/components.md,
+// "RoPE"; each scaling is one function so that tests can compare it with hand-computed values.
 #include "ablate/sdk/rope.h"
 
 #include <algorithm>

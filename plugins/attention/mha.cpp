@@ -1,4 +1,4 @@
-// attention `mha`: multi-head attention with RoPE (components.md).
+// attention `mha`: multi-head attention with RoPE (docs/components.md).
 // One fused Linear(d, (H + 2·Hkv)·hd) gives q, k, v; RoPE on q and k; causal scaled-dot-product
 // attention with scale 1/sqrt(hd); output Linear(H·hd, d). n_kv_heads < n_heads is grouped-query
 // attention (1 = multi-query); qk_norm applies an RMSNorm per head to q and k before RoPE.

@@ -1,4 +1,4 @@
-// attention `mla`: DeepSeek multi-head latent attention (DeepSeek-V2/V3, components.md).
+// attention `mla`: DeepSeek multi-head latent attention (DeepSeek-V2/V3, docs/components.md).
 // Query: q = W_qb · RMSNorm(W_qa · x) when q_lora_rank > 0, else q = W_q · x; per head
 // [q_nope | q_rope]. Key/value: W_kva · x = [c_kv | k_rope]; k_rope is ONE head shared by every
 // head, rotated by RoPE; W_kvb · RMSNorm(c_kv) gives per head [k_nope | v]. Keys per head are

@@ -1,4 +1,4 @@
-// mlp `gelu` (GPT-2's MLP): W2 · GELU(W1 · x + b1) + b2, biases on (components.md).
+// mlp `gelu` (GPT-2's MLP): W2 · GELU(W1 · x + b1) + b2, biases on (docs/components.md).
 #include <ablate/sdk/functional.h>
 #include <ablate/sdk/plugin.h>
 

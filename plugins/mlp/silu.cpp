@@ -1,4 +1,4 @@
-// mlp `silu` (the seed baseline's expert): W2 · drop(SiLU(W1 · x)), no biases (components.md).
+// mlp `silu` (the seed baseline's expert): W2 · drop(SiLU(W1 · x)), no biases (docs/components.md).
 #include <ablate/sdk/functional.h>
 #include <ablate/sdk/plugin.h>
 

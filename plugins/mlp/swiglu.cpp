@@ -1,5 +1,5 @@
 // mlp `swiglu` (LLaMA's MLP, DeepseekV3MLP): W_down · (SiLU(W_gate · x) ⊙ W_up · x), three
-// bias-free linears of width d_ff (components.md).
+// bias-free linears of width d_ff (docs/components.md).
 #include <ablate/sdk/functional.h>
 #include <ablate/sdk/plugin.h>
 

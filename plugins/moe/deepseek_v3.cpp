@@ -1,4 +1,4 @@
-// moe `deepseek_v3` (DeepSeek-V3's DeepSeekMoE, components.md): sigmoid affinities in fp32,
+// moe `deepseek_v3` (DeepSeek-V3's DeepSeekMoE, docs/components.md): sigmoid affinities in fp32,
 // group-limited top-k selection on the affinities plus a per-expert correction bias, weights from
 // the unbiased affinities (normalised, times routed_scaling_factor), auxiliary-loss-free balancing
 // of the bias after each optimizer step, optional sequence-wise balance loss, and shared experts.

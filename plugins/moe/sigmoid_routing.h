@@ -2,7 +2,7 @@
 // family of DeepSeek-V3 (moe `deepseek_v3`) and GLM-4.5 (moe `glm4`), shared by both plugins.
 // Compiled once (sigmoid_routing.cpp) into an object library that both plugin libraries link.
 //
-// Per token x (components.md, DeepSeek-V3 report §2.1.2, §2.1.3):
+// Per token x (docs/components.md, DeepSeek-V3 report §2.1.2, §2.1.3):
 //   s_e   = sigmoid(x · w_e), computed in fp32                       affinity, (N, E)
 //   c_e   = s_e + b_e                                                 selection score; b a buffer
 //   groups: the E experts form n_group contiguous groups of E/n_group; a group's score is the sum

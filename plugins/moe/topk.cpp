@@ -1,5 +1,5 @@
 // moe `topk` (the seed baseline's MoE): noisy top-k routing with a Switch auxiliary loss
-// (components.md). Router Linear(d, E) without bias; in training Gaussian noise (noise_std) is
+// (docs/components.md). Router Linear(d, E) without bias; in training Gaussian noise (noise_std) is
 // added to the logits; p = softmax(logits) over all E; the k experts with the largest logits are
 // chosen and weighted by a softmax over their k logits (k = 1: by p_e, as Switch Transformer, since a
 // softmax over one logit is 1 and would not train the router); output Σ w_e · expert_e(x).

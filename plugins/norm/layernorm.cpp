@@ -1,4 +1,5 @@
-// norm `layernorm`: (x − mean) / sqrt(var + eps) · w + b over the last dim, eps 1e-5 (components.md).
+// norm `layernorm`: (x − mean) / sqrt(var + eps) · w + b over the last dim, eps 1e-5
+// (docs/components.md).
 #include <ablate/sdk/plugin.h>
 
 #include <ATen/ATen.h>

@@ -1,4 +1,4 @@
-// norm `rmsnorm`: x · rsqrt(mean(x²) + eps) · w, in fp32 and cast back (components.md).
+// norm `rmsnorm`: x · rsqrt(mean(x²) + eps) · w, in fp32 and cast back (docs/components.md).
 #include <ablate/sdk/functional.h>
 #include <ablate/sdk/plugin.h>
 

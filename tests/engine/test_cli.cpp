@@ -1,5 +1,5 @@
-// The command line as scripts use it (interface.md): `ablate expand --json` gives the parameter
-// checksums of components.md, `ablate plugins --json` lists the plugins, bad input exits non-zero
+// The command line as scripts use it: `ablate expand --json` gives the parameter checksums of
+// docs/components.md, `ablate plugins --json` lists the plugins, bad input exits non-zero
 // with the file, line and column.
 #include <catch2/catch.hpp>
 
@@ -21,7 +21,7 @@ using ablate::test::read_text;
 using ablate::test::summaries;
 using ablate::test::write_temp;
 
-TEST_CASE("expand --json gives the parameter checksums of components.md", "[cli]") {
+TEST_CASE("expand --json gives the parameter checksums of docs/components.md", "[cli]") {
   // Baseline model: mha + topk MoE of silu experts + rmsnorm, V = 49152, tied embedding.
   const auto sweep = write_temp("checksums.yaml", R"(
 name: checksums
@@ -167,7 +167,7 @@ TEST_CASE("the seed experiments at full size have the seeds' parameter counts", 
     std::string file, arm;
     std::int64_t params;
   };
-  // components.md's checksums (V = 49152, tied embedding)
+  // docs/components.md's parameter checksums (V = 49152, tied embedding)
   const std::vector<Row> rows = {{"exp1_deepseek_attention.yaml", "baseline", 132151808},
                                  {"exp5_moe_experts.yaml", "topk_silu", 25960192},
                                  {"simplified_ablation.yaml", "baseline", 53493248}};

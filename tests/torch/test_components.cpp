@@ -1,4 +1,4 @@
-// Components against their formulas (components.md), causality of every loaded attention
+// Components against their formulas (docs/components.md), causality of every loaded attention
 // plugin, and built parameter counts equal to the plugins' cost functions.
 #include "catch_torch.h"
 #include "component_helpers.h"

@@ -1,4 +1,4 @@
-// The `mla` attention plugin (DeepSeek multi-head latent attention) against components.md:
+// The `mla` attention plugin (DeepSeek multi-head latent attention) against docs/components.md:
 // output shape, causality on the CPU backends, keys shared across heads when qk_nope_head_dim is 0,
 // parameter counts equal to their formula (exp1's `lora` and `enhanced` arms), and YaRN's m² on the
 // softmax scale. The module is checked against a reference written here from its own parameters.
@@ -47,7 +47,7 @@ std::vector<Case> cases() {
   };
 }
 
-// The reference: MLA by the formulas of components.md from the module's own parameters.
+// The reference: MLA by the formulas of docs/components.md from the module's own parameters.
 struct Reference {
   at::Tensor output;  // (B, T, d)
   at::Tensor keys;    // (B, H, T, nope + rope): the key each head attends with
@@ -115,7 +115,7 @@ TEST_CASE("mla is causal in all four modes with the auto and math backends", "[c
   }
 }
 
-TEST_CASE("mla computes the formulas of components.md on both backends and both RoPE pairings", "[component][mla]") {
+TEST_CASE("mla computes the formulas of docs/components.md on both backends and both RoPE pairings", "[component][mla]") {
   const std::string backend = GENERATE("auto", "math");
   const std::string pairing = GENERATE("interleaved", "half");
   sdk::RopeConfig rope;

@@ -1,4 +1,4 @@
-// The sigmoid-routed MoEs (`deepseek_v3`, `glm4`) against their formulas (components.md,
+// The sigmoid-routed MoEs (`deepseek_v3`, `glm4`) against their formulas (docs/components.md,
 // plugins/moe/sigmoid_routing.h): hand-made router scores, the correction bias, group-limited
 // routing, the balancing update, the sequence-wise loss, and parameter counts; and the SDK's
 // shared dispatch (ablate/sdk/moe_dispatch.h) against a per-token reference, both strategies.

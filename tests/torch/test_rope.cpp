@@ -1,5 +1,5 @@
 // RoPE (core/sdk/rope.cpp): the relative-position property and the scalings' frequencies
-// against values worked out by hand from the formulas of components.md.
+// against values worked out by hand from the formulas of docs/components.md, "RoPE".
 #include "catch_torch.h"
 
 #include <cmath>

@@ -1,6 +1,7 @@
-// The model skeleton (components.md): token embedding (scaled by sqrt(d) when asked), dropout,
-// L pre-norm blocks  x += drop(attn(norm1(x))); x += drop(ffn(norm2(x))), final norm, LM head
-// tied to the embedding (or not). Every component comes from a plugin, as the plan says.
+// The model skeleton (docs/components.md, "Model skeleton"): token embedding (scaled by sqrt(d)
+// when asked), dropout, L pre-norm blocks  x += drop(attn(norm1(x))); x += drop(ffn(norm2(x))),
+// final norm, LM head tied to the embedding (or not). Every component comes from a plugin, as the
+// plan says.
 //
 //   Transformer model(plan, registry);
 //   auto logits = model->forward(tokens);   // (B, T) int64 → (B, T, V)

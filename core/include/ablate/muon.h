@@ -1,6 +1,6 @@
-// Muon (components.md, "Training recipe"): momentum SGD whose update of each 2-D hidden matrix is
-// orthogonalised by Newton–Schulz iterations. Used for hidden matrices only; embeddings, the LM
-// head, norms and biases stay with AdamW (the trainer splits them).
+// Muon (docs/components.md, "Training recipe: Muon"): momentum SGD whose update of each 2-D
+// hidden matrix is orthogonalised by Newton–Schulz iterations. Used for hidden matrices only;
+// embeddings, the LM head, norms and biases stay with AdamW (the trainer splits them).
 //
 //   Muon muon(hidden_matrices, {.momentum = 0.95, .ns_steps = 5});
 //   muon.step(lr);   // after backward

@@ -9,7 +9,8 @@ namespace ablate::sdk {
 /// x · rsqrt(mean(x², last dim) + eps) · weight, computed in fp32 and cast back to x's dtype.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
-/// The skeleton's initialisation (components.md): weight ~ normal(0, 0.02), bias = 0.
+/// The skeleton's initialisation (docs/components.md, "Model skeleton"): weight ~ normal(0, 0.02),
+/// bias = 0.
 void init_linear(torch::nn::Linear& linear);
 
 /// A bias-free (or biased) Linear(in, out), initialised with init_linear.

@@ -1,5 +1,5 @@
 // ablate SDK: rotary position embeddings, shared by every attention plugin so that all of them
-// rotate the same way (components.md, "RoPE").
+// rotate the same way (docs/components.md, "RoPE").
 //
 //   RopeTables t = rope_tables(config, head_dim, T, x.device());   // cos, sin: (T, D/2)
 //   q = apply_rope(q, t, config.pairing);                           // q: (B, H, T, D)
