@@ -92,7 +92,8 @@ class MhaImpl : public ComponentImpl {
   void pretty_print(std::ostream& stream) const override {
     stream << "ablate::mha(d_model=" << options.d_model() << ", n_heads=" << options.n_heads()
            << ", n_kv_heads=" << kv_heads(options) << ", bias=" << options.bias()
-           << ", qk_norm=" << options.qk_norm() << ", backend=" << options.backend() << ")";
+           << ", qk_norm=" << options.qk_norm() << ", attn_dropout=" << options.attn_dropout()
+           << ", backend=" << options.backend() << ")";
   }
 
   MhaOptions options;

@@ -135,7 +135,8 @@ class MlaImpl : public ComponentImpl {
     stream << "ablate::mla(d_model=" << options.d_model() << ", n_heads=" << options.n_heads()
            << ", q_lora_rank=" << options.q_lora_rank() << ", kv_lora_rank=" << options.kv_lora_rank()
            << ", qk_nope_head_dim=" << options.qk_nope_head_dim() << ", qk_rope_head_dim=" << rope_dim(options)
-           << ", v_head_dim=" << v_dim(options) << ", bias=" << options.bias() << ", backend=" << options.backend()
+           << ", v_head_dim=" << v_dim(options) << ", bias=" << options.bias()
+           << ", attn_dropout=" << options.attn_dropout() << ", backend=" << options.backend()
            << ")";
   }
 

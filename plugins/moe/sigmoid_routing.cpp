@@ -141,7 +141,8 @@ void SigmoidMoeImpl::pretty_print(std::ostream& stream) const {
          << ", norm_topk_prob=" << (options.norm_topk_prob() ? "true" : "false")
          << ", bias_update_rate=" << options.bias_update_rate() << ", seq_aux_alpha=" << options.seq_aux_alpha()
          << ", n_shared=" << options.n_shared()
-         << ", dispatch=" << (options.dispatch().strategy == MoeDispatch::capacity ? "capacity" : "sorted") << ", expert=" << expert_spec_.plugin << ")";
+         << ", dispatch=" << (options.dispatch().strategy == MoeDispatch::capacity ? "capacity" : "sorted")
+           << ", capacity_factor=" << options.dispatch().capacity_factor << ", expert=" << expert_spec_.plugin << ")";
 }
 
 SigmoidMoeOptions options_of(const std::string& name, const ModelContext& ctx, const Options& o) {

@@ -92,7 +92,8 @@ class TopkMoeImpl : public ComponentImpl {
     stream << "ablate::topk(d_model=" << options.d_model() << ", n_experts=" << options.n_experts()
            << ", top_k=" << options.top_k() << ", noise_std=" << options.noise_std()
            << ", aux_coef=" << options.aux_coef()
-           << ", dispatch=" << (options.dispatch().strategy == MoeDispatch::capacity ? "capacity" : "sorted") << ", expert=" << expert_spec_.plugin << ")";
+           << ", dispatch=" << (options.dispatch().strategy == MoeDispatch::capacity ? "capacity" : "sorted")
+           << ", capacity_factor=" << options.dispatch().capacity_factor << ", expert=" << expert_spec_.plugin << ")";
   }
 
   TopkMoeOptions options;

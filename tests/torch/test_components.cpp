@@ -3,6 +3,8 @@
 #include "catch_torch.h"
 #include "component_helpers.h"
 
+#include <sstream>
+
 #include <ATen/ATen.h>
 #include <torch/nn/functional/activation.h>
 
@@ -150,4 +152,26 @@ TEST_CASE("topk routes each token to its k largest logits with softmax weights o
   REQUIRE(load.defined());
   CHECK(load.sum().item<double>() == Approx(1.0));
   CHECK(moe->aux_loss().defined());
+}
+
+TEST_CASE("a component's printed tree names every option that changes what it computes", "[component]") {
+  // The report flags two arms whose model trees are equal as "the override did not change the model":
+  // an option missing from the tree would raise that flag falsely.
+  const auto tree = [](const ComponentSpec& s) {
+    std::ostringstream out;
+    registry().create(s, context(32))->pretty_print(out);
+    return out.str();
+  };
+  CHECK(tree(spec(Kind::attention, "mha", {{{"n_heads", std::int64_t{4}}, {"attn_dropout", 0.1}}})) !=
+        tree(spec(Kind::attention, "mha", {{{"n_heads", std::int64_t{4}}, {"attn_dropout", 0.0}}})));
+  CHECK(tree(spec(Kind::attention, "mla", {{{"attn_dropout", 0.1}}})) != tree(spec(Kind::attention, "mla")));
+  const auto expert = std::make_shared<const ComponentSpec>(spec(Kind::mlp, "silu", {{{"d_ff", std::int64_t{16}}}}));
+  for (const char* moe : {"topk", "deepseek_v3", "glm4"}) {
+    CAPTURE(moe);
+    const auto with = [&](double factor) {
+      return tree(spec(Kind::moe, moe, {{{"n_experts", std::int64_t{4}}, {"expert", expert},
+                                          {"dispatch", std::string("capacity")}, {"capacity_factor", factor}}}));
+    };
+    CHECK(with(1.0) != with(2.0));
+  }
 }
