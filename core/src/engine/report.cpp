@@ -41,11 +41,14 @@ std::optional<double> RunRecord::number(const std::string& key) const {
   return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
 }
 
+std::size_t Group::with_status(const std::string& status) const {
+  return static_cast<std::size_t>(
+      std::count_if(runs.begin(), runs.end(), [&](const RunRecord* r) { return r->status == status; }));
+}
+
 std::string outcome_counts(const Group& g) {
-  const auto count = [&](const char* status) {
-    return std::count_if(g.runs.begin(), g.runs.end(), [&](const RunRecord* r) { return r->status == status; });
-  };
-  return fmt::format("{} / {} / {} / {}", g.done.size(), count("diverged"), count("failed"), g.runs.size());
+  return fmt::format("{} / {} / {} / {}", g.done.size(), g.with_status("diverged"), g.with_status("failed"),
+                     g.runs.size());
 }
 
 std::vector<double> Group::values(const std::string& key) const {
@@ -221,8 +224,21 @@ void refuse_mixed_groups(const SweepRecord& sweep) {
   }
 }
 
-/// Every group with a baseline against it on summary.json's `key`; Holm across this family, for
-/// Welch's p and for the paired p separately.
+// What a done run trained and was scored on, as the report compares it.
+struct Amounts {
+  std::optional<double> steps, tokens;
+  std::string eval_hash;  // empty: not recorded (older runs)
+  std::int64_t eval_tokens = 0;
+};
+Amounts amounts_of(const RunRecord& run) {
+  Amounts a{run.number("steps"), run.number("tokens"), {}, 0};
+  if (const auto it = run.summary.find("eval_set"); it != run.summary.end() && it->is_object()) {
+    a.eval_hash = it->value("hash", std::string());
+    a.eval_tokens = it->value("tokens", std::int64_t{0});
+  }
+  return a;
+}
+
 // Why two groups' runs cannot be compared on their evaluation numbers: their runs were scored on
 // different evaluation sets (summary.json's eval_set hashes); "" when they were not, or when a run
 // does not say (runs written before evaluation sets were recorded).
@@ -230,14 +246,16 @@ std::string evaluation_sets_differ(const Group& a, const Group& b) {
   std::set<std::string> hashes;
   for (const Group* g : {&a, &b})
     for (const RunRecord* run : g->done) {
-      const auto it = run->summary.find("eval_set");
-      if (it == run->summary.end() || !it->is_object() || !it->contains("hash")) return {};
-      hashes.insert(it->at("hash").get<std::string>());
+      const std::string hash = amounts_of(*run).eval_hash;
+      if (hash.empty()) return {};
+      hashes.insert(hash);
     }
   return hashes.size() > 1 ? "not compared: the runs were scored on different evaluation tokens (see the red flags)"
                            : std::string();
 }
 
+/// Every group with a baseline against it on summary.json's `key`; Holm across this family, for
+/// Welch's p and for the paired p separately.
 std::vector<Comparison> compare(const SweepRecord& sweep, const std::string& key) {
   std::vector<Comparison> out;
   for (const auto& g : sweep.groups) {
@@ -347,20 +365,19 @@ SweepRecord load_sweep_dir(const fs::path& sweep_dir, bool merge) {
 
 namespace {
 
-// An arm whose validation loss beats its baseline's by far more than the seeds' spread allows and
-// far more than any other arm at its grid point does: the signature of a leak (a model that sees
-// the future or other rows, an evaluation set that differs, data that overlaps) rather than of a
-// better component. Thresholds: a gain over 0.1 nats, over 10 spreads (the larger of the two arms'
-// standard deviations over seeds, at least 0.005 nats, 0.02 when an arm has a single run), and
-// over 3 times the next-largest gain at the same grid point.
+// The first four items joined by ", ", and ", ..." when there are more: a flag names a few runs.
+std::string first_few(const std::vector<std::string>& items) {
+  const std::size_t shown = std::min<std::size_t>(items.size(), 4);
+  return fmt::format("{}{}", fmt::join(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(shown), ", "),
+                     items.size() > shown ? ", ..." : "");
+}
+
+// Arms that lost runs to divergence or failure: their statistics are over the survivors.
 std::vector<std::string> lost_runs(const SweepRecord& sweep) {
   std::vector<std::string> flags;
   for (const auto& g : sweep.groups) {
-    const auto count = [&](const char* status) {
-      return std::count_if(g.runs.begin(), g.runs.end(), [&](const RunRecord* r) { return r->status == status; });
-    };
-    const auto diverged = count("diverged"), failed = count("failed");
-    const auto ended = static_cast<std::int64_t>(g.done.size()) + diverged + failed;
+    const std::size_t diverged = g.with_status("diverged"), failed = g.with_status("failed");
+    const std::size_t ended = g.done.size() + diverged + failed;
     if (diverged > 0 && 2 * diverged > ended)
       flags.push_back(fmt::format("**Diverged on most seeds:** `{}` diverged on {} of its {} ended runs; its statistics "
                                   "describe the {} that survived, not the arm.",
@@ -371,21 +388,6 @@ std::vector<std::string> lost_runs(const SweepRecord& sweep) {
                                   g.label, diverged, failed, ended, g.done.size()));
   }
   return flags;
-}
-
-// What a done run trained and was scored on, as the report compares it.
-struct Amounts {
-  std::optional<double> steps, tokens;
-  std::string eval_hash;  // empty: not recorded (older runs)
-  std::int64_t eval_tokens = 0;
-};
-Amounts amounts_of(const RunRecord& run) {
-  Amounts a{run.number("steps"), run.number("tokens"), {}, 0};
-  if (const auto it = run.summary.find("eval_set"); it != run.summary.end() && it->is_object()) {
-    a.eval_hash = it->value("hash", std::string());
-    a.eval_tokens = it->value("tokens", std::int64_t{0});
-  }
-  return a;
 }
 
 // Runs compared on different evaluation tokens, and (without a budget) arms at one grid point
@@ -433,6 +435,12 @@ std::vector<std::string> unequal_comparisons(const SweepRecord& sweep) {
   return flags;
 }
 
+// An arm whose validation loss beats its baseline's by far more than the seeds' spread allows and
+// far more than any other arm at its grid point does: the signature of a leak (a model that sees
+// the future or other rows, an evaluation set that differs, data that overlaps) rather than of a
+// better component. Thresholds: a gain over 0.1 nats, over 10 spreads (the larger of the two arms'
+// standard deviations over seeds, at least 0.005 nats, 0.02 when an arm has a single run), and
+// over 3 times the next-largest gain at the same grid point.
 std::vector<std::string> suspicious_gains(const SweepRecord& sweep) {
   std::vector<std::string> flags;
   const auto gain_of = [](const Group& g) -> std::optional<double> {
@@ -563,29 +571,23 @@ std::vector<std::string> red_flags(const SweepRecord& sweep) {
     if (run.finished() && load && cpus && *cpus > 0 && *load > *cpus)
       busy.push_back(fmt::format("`{}` ({:.1f} on {:.0f} cores)", run.id, *load, *cpus));
   }
-  if (!busy.empty()) {
-    const std::size_t shown = std::min<std::size_t>(busy.size(), 4);
+  if (!busy.empty())
     flags.push_back(fmt::format("**Busy machine:** {} run(s) ended with a 1-minute load average above the machine's "
-                                "core count: {}{}. Their times, throughput and the equal-time and time-to-target "
+                                "core count: {}. Their times, throughput and the equal-time and time-to-target "
                                 "comparisons include waiting for other processes; compare their losses, not their "
                                 "times.",
-                                busy.size(), fmt::join(busy.begin(), busy.begin() + static_cast<std::ptrdiff_t>(shown), ", "),
-                                busy.size() > shown ? ", ..." : ""));
-  }
+                                busy.size(), first_few(busy)));
   // Runs trained side by side on one device (--runs-per-device > 1): each one's time includes the other's.
   std::vector<std::string> shared;
   for (const auto& run : sweep.runs)
-    if (run.finished() && run.summary.is_object() && run.summary.value("shared_device", false)) shared.push_back(run.id);
+    if (run.finished() && run.summary.is_object() && run.summary.value("shared_device", false))
+      shared.push_back(fmt::format("`{}`", run.id));
   if (!shared.empty())
     flags.push_back(fmt::format("**Shared devices:** {} run(s) trained side by side with another run on the same "
-                                "device (`--runs-per-device`): {}{}. Their train times, throughput, MFU and the "
+                                "device (`--runs-per-device`): {}. Their train times, throughput, MFU and the "
                                 "equal-time and time-to-target comparisons measure the sharing; compare their losses, "
                                 "not their times, or train them one per device.",
-                                shared.size(), fmt::format("`{}`", fmt::join(shared.begin(),
-                                                                              shared.begin() + static_cast<std::ptrdiff_t>(
-                                                                                  std::min<std::size_t>(shared.size(), 4)),
-                                                                              "`, `")),
-                                shared.size() > 4 ? ", ..." : ""));
+                                shared.size(), first_few(shared)));
   // Pending, running, or interrupted (stopped with a checkpoint, resumed by the next `ablate run`).
   std::size_t pending = 0;
   for (const auto& run : sweep.runs)

@@ -47,10 +47,6 @@ struct RunRecord {
   std::optional<double> number(const std::string& key) const;
 };
 
-struct Group;
-/// "3 / 1 / 0 / 4": the group's runs that are done, diverged, failed, and all of them.
-std::string outcome_counts(const Group& g);
-
 struct Group {
   std::string arm;
   nlohmann::json grid_point;
@@ -61,8 +57,12 @@ struct Group {
   const Group* baseline = nullptr;     // the baseline group at the same grid point (null for itself)
 
   std::vector<double> values(const std::string& key) const;  // over done runs that have the key
+  std::size_t with_status(const std::string& status) const;   // runs of the group with that status
   stats::Summary summary(const std::string& key) const { const auto v = values(key); return stats::summarize(v); }
 };
+
+/// "3 / 1 / 0 / 4": the group's runs that are done, diverged, failed, and all of them.
+std::string outcome_counts(const Group& g);
 
 /// One metric (summary.json key) of `arm` against its baseline.
 struct Comparison {

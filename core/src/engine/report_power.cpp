@@ -43,24 +43,29 @@ stats::Maybe<stats::PairedPowerAnalysis> paired_power_of(const report::Compariso
   return stats::paired_power_analysis(c.paired_arm, c.paired_base);
 }
 
-/// seeds_verdict's sentence for the paired design: counted in pairs, i.e. seeds run in both arms.
-std::string paired_verdict(const stats::Maybe<stats::PairedPowerAnalysis>& power) {
+/// "3 pairs": the paired design counts the seeds finished in both arms.
+std::string seeds_used(const stats::PairedPowerAnalysis& a) { return fmt::format("{} pairs", a.n); }
+
+/// One sentence on a power analysis, for either design (`both_arms`: the paired wording, whose
+/// extra seeds must be run in both arms).
+template <class Analysis>
+std::string verdict_of(const stats::Maybe<Analysis>& power, bool both_arms) {
   if (!power) return "not defined: " + power.reason;
   const auto& a = *power;
   const std::string observed = loss_text(std::fabs(a.difference));
   if (!a.underpowered())
-    return fmt::format("enough seeds: {} pairs detect |Δ| ≥ {} with probability {:g}, and the observed {} is larger "
+    return fmt::format("enough seeds: {} detect |Δ| ≥ {} with probability {:g}, and the observed {} is larger "
                        "({} seeds per arm would suffice)",
-                       a.n, loss_text(a.detectable_difference), a.power, observed, *a.seeds_needed);
+                       seeds_used(a), loss_text(a.detectable_difference), a.power, observed, *a.seeds_needed);
   std::string needed;
   if (a.seeds_needed)
-    needed = fmt::format("about {} seeds per arm, run in both arms, would be needed for the observed {}",
-                         *a.seeds_needed, observed);
+    needed = fmt::format("about {} seeds per arm{} would be needed for the observed {}", *a.seeds_needed,
+                         both_arms ? ", run in both arms," : "", observed);
   else if (a.difference == 0.0)
     needed = "the observed difference is exactly 0, which no number of seeds would detect";
   else
     needed = fmt::format("{} would be needed for the observed {}", a.seeds_needed.reason, observed);
-  return fmt::format("difference within noise: {} pairs can detect only |Δ| ≥ {}; {}", a.n,
+  return fmt::format("difference within noise: {} can detect only |Δ| ≥ {}; {}", seeds_used(a),
                      loss_text(a.detectable_difference), needed);
 }
 
@@ -86,7 +91,7 @@ std::string paired_power_table(const report::SweepRecord& sweep) {
     md << fmt::format("| {} | {} | {} | {} | {} | {} |\n", report::md_escape(c.arm->label), c.paired_seeds.size(), sd,
                       delta, detectable, needed);
     sentences << fmt::format("- **{}** against `{}`, paired by seed: {}.\n", c.arm->label, c.baseline->label,
-                             paired_verdict(power));
+                             verdict_of(power, /*both_arms=*/true));
   }
   md << "\n" << sentences.str() << "\n";
   return md.str();
@@ -95,22 +100,7 @@ std::string paired_power_table(const report::SweepRecord& sweep) {
 }  // namespace
 
 std::string seeds_verdict(const stats::Maybe<stats::PowerAnalysis>& power) {
-  if (!power) return "not defined: " + power.reason;
-  const auto& a = *power;
-  const std::string observed = loss_text(std::fabs(a.difference));
-  if (!a.underpowered())
-    return fmt::format("enough seeds: {} detect |Δ| ≥ {} with probability {:g}, and the observed {} is larger "
-                       "({} seeds per arm would suffice)",
-                       seeds_used(a), loss_text(a.detectable_difference), a.power, observed, *a.seeds_needed);
-  std::string needed;
-  if (a.seeds_needed)
-    needed = fmt::format("about {} seeds per arm would be needed for the observed {}", *a.seeds_needed, observed);
-  else if (a.difference == 0.0)
-    needed = "the observed difference is exactly 0, which no number of seeds would detect";
-  else
-    needed = fmt::format("{} would be needed for the observed {}", a.seeds_needed.reason, observed);
-  return fmt::format("difference within noise: {} can detect only |Δ| ≥ {}; {}", seeds_used(a),
-                     loss_text(a.detectable_difference), needed);
+  return verdict_of(power, /*both_arms=*/false);
 }
 
 std::vector<SeedsAdvice> seeds_advice(const std::filesystem::path& sweep_dir) {

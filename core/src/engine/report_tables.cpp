@@ -69,10 +69,7 @@ namespace {
 // The n of a comparison, and beside it the runs its group lost: "2 (1 diverged)". A comparison of
 // survivors must say it is one.
 std::string runs_cell(const Group& g, std::size_t n) {
-  const auto count = [&](const char* status) {
-    return std::count_if(g.runs.begin(), g.runs.end(), [&](const RunRecord* r) { return r->status == status; });
-  };
-  const auto diverged = count("diverged"), failed = count("failed");
+  const std::size_t diverged = g.with_status("diverged"), failed = g.with_status("failed");
   std::vector<std::string> lost;
   if (diverged > 0) lost.push_back(fmt::format("{} diverged", diverged));
   if (failed > 0) lost.push_back(fmt::format("{} failed", failed));

@@ -86,15 +86,21 @@ void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
   write_file_atomic(dir / "sweep.json", j.dump(2));
 }
 
-// Every distinct model configuration of the sweep is built as its runs build it, moved off its
-// initialisation, and proven causal as a whole (causality.h) on every device the sweep trains on,
-// in the precision it trains in, before any run trains. A model that fails is refused, naming the
-// component, its block, the position and the mode, at the sweep line that chose the component.
 // The key of a run's model as the proofs see it: its model section, seq_len and vocabulary.
 std::string model_key(const RunSpec& run) {
   return nlohmann::json{run.config.at("model"), run.config.at("data").at("seq_len"),
                         tokenizer_vocab_size(run.config.at("data"))}
       .dump();
+}
+
+// The first run (replication, then tuning) of every distinct model of the sweep, by model_key.
+std::vector<const RunSpec*> one_run_per_model(const Sweep& sweep) {
+  std::set<std::string> seen;
+  std::vector<const RunSpec*> firsts;
+  for (const auto* runs : {&sweep.runs, &sweep.tune_runs})
+    for (const RunSpec& run : *runs)
+      if (seen.insert(model_key(run)).second) firsts.push_back(&run);
+  return firsts;
 }
 
 // The same distinct models are measured (cost_check.h): a component whose measured FLOPs or active
@@ -104,53 +110,48 @@ std::string model_key(const RunSpec& run) {
 std::map<std::string, nlohmann::json> check_model_costs(const Sweep& sweep, const PluginRegistry& registry,
                                                         const c10::Device& device) {
   std::map<std::string, nlohmann::json> by_model;
-  for (const auto* runs : {&sweep.runs, &sweep.tune_runs}) {
-    for (const RunSpec& run : *runs) {
-      const std::string key = model_key(run);
-      if (by_model.contains(key)) continue;
-      const ModelPlan plan = plan_model(run.config, tokenizer_vocab_size(run.config.at("data")), registry);
-      nlohmann::json checks = nlohmann::json::array();
-      for (const CostCheck& check : check_costs(plan, registry, device)) {
-        nlohmann::json j = check.to_json();
-        if (!check.matches()) {
-          const bool accepted = std::find(sweep.accept_declared_cost.begin(), sweep.accept_declared_cost.end(),
-                                          check.plugin) != sweep.accept_declared_cost.end();
-          if (!accepted)
-            throw Error(fmt::format("arm '{}': the {} costs other than its plugin declares: {}", run.arm, check.part,
-                                    check.describe()),
-                        fmt::format("fix the plugin's cost(); or, to train with its declared cost anyway (the report "
-                                    "flags every such run, and FLOP budgets are refused), add trust: "
-                                    "{{accept_declared_cost: [{}]}} to the sweep",
-                                    check.plugin),
-                        run.location_of(check.config_key));
-          if (sweep.budget && sweep.budget->kind == "flops")
-            throw Error(fmt::format("arm '{}': a FLOP budget needs the FLOPs each run really spends, and the {}'s "
-                                    "plugin declares other than it spends: {}",
-                                    run.arm, check.part, check.describe()),
-                        "fix the plugin's cost(), or use a budget of steps, tokens or seconds", sweep.budget->where);
-          j["accepted"] = true;
-          print_error(fmt::format("warning: arm '{}': {} (accepted by trust.accept_declared_cost; the report flags it)",
-                                  run.arm, check.describe()));
-        }
-        checks.push_back(j);
+  for (const RunSpec* run_ptr : one_run_per_model(sweep)) {
+    const RunSpec& run = *run_ptr;
+    const ModelPlan plan = plan_model(run.config, tokenizer_vocab_size(run.config.at("data")), registry);
+    nlohmann::json checks = nlohmann::json::array();
+    for (const CostCheck& check : check_costs(plan, registry, device)) {
+      nlohmann::json j = check.to_json();
+      if (!check.matches()) {
+        const bool accepted = std::find(sweep.accept_declared_cost.begin(), sweep.accept_declared_cost.end(),
+                                        check.plugin) != sweep.accept_declared_cost.end();
+        if (!accepted)
+          throw Error(fmt::format("arm '{}': the {} costs other than its plugin declares: {}", run.arm, check.part,
+                                  check.describe()),
+                      fmt::format("fix the plugin's cost(); or, to train with its declared cost anyway (the report "
+                                  "flags every such run, and FLOP budgets are refused), add trust: "
+                                  "{{accept_declared_cost: [{}]}} to the sweep",
+                                  check.plugin),
+                      run.location_of(check.config_key));
+        if (sweep.budget && sweep.budget->kind == "flops")
+          throw Error(fmt::format("arm '{}': a FLOP budget needs the FLOPs each run really spends, and the {}'s "
+                                  "plugin declares other than it spends: {}",
+                                  run.arm, check.part, check.describe()),
+                      "fix the plugin's cost(), or use a budget of steps, tokens or seconds", sweep.budget->where);
+        j["accepted"] = true;
+        print_error(fmt::format("warning: arm '{}': {} (accepted by trust.accept_declared_cost; the report flags it)",
+                                run.arm, check.describe()));
       }
-      by_model[key] = checks;
+      checks.push_back(j);
     }
+    by_model[model_key(run)] = checks;
   }
   return by_model;
 }
 
+// Every distinct model configuration of the sweep is built as its runs build it, moved off its
+// initialisation, and proven causal as a whole (causality.h) on every device the sweep trains on,
+// in the precision it trains in, before any run trains. A model that fails is refused, naming the
+// component, its block, the position and the mode, at the sweep line that chose the component.
 void prove_models_causal(const Sweep& sweep, const PluginRegistry& registry, const std::vector<c10::Device>& devices,
                          const std::string& precision) {
-  std::set<std::string> checked;
-  std::vector<const RunSpec*> all;
-  for (const auto& run : sweep.runs) all.push_back(&run);
-  for (const auto& run : sweep.tune_runs) all.push_back(&run);
-  for (const RunSpec* run_ptr : all) {
+  for (const RunSpec* run_ptr : one_run_per_model(sweep)) {
     const RunSpec& run = *run_ptr;
-    const std::int64_t vocab = tokenizer_vocab_size(run.config.at("data"));
-    if (!checked.insert(model_key(run)).second) continue;
-    const ModelPlan plan = plan_model(run.config, vocab, registry);
+    const ModelPlan plan = plan_model(run.config, tokenizer_vocab_size(run.config.at("data")), registry);
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::string> names;
     for (const c10::Device& device : devices) {
