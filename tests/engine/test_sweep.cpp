@@ -534,6 +534,16 @@ TEST_CASE("errors carry a hint when a close name exists", "[sweep]") {
   }
 }
 
+TEST_CASE("the retired train.eval_batches is refused at its line with what replaced it", "[sweep]") {
+  try {
+    parse(kModel + "train:\n  eval_batches: 4\n");
+    FAIL("no error");
+  } catch (const ablate::Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("unknown key 'eval_batches' in 'train'"));
+    CHECK_THAT(e.hint(), Catch::Contains("'eval_batches' became 'eval_tokens', a token count"));
+  }
+}
+
 TEST_CASE("tuning seeds default to one no replication run uses", "[sweep][tune]") {
   const std::string yaml = kModel + R"(seeds: [0, 1, 2]
 tune:
