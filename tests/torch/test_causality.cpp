@@ -16,6 +16,7 @@
 #include "ablate/model.h"
 #include "ablate/model_plan.h"
 #include "ablate/plugin_registry.h"
+#include "ablate/sdk/component.h"
 #include "ablate/sweep.h"
 
 using namespace ablate;
@@ -169,4 +170,18 @@ TEST_CASE("every model of the example sweeps, built-in plugins only, passes the 
     }
   }
   CHECK(seen.size() >= 15);
+}
+
+TEST_CASE("a component that computes otherwise with gradients off fails in training mode, gradients off",
+          "[causality]") {
+  // Causal either way, so only the comparison with the proven gradients-on forward can catch it.
+  struct GradModeSwitch : sdk::ComponentImpl {
+    at::Tensor forward(const at::Tensor& x) override { return at::GradMode::is_enabled() ? x : x * 2.0; }
+  };
+  GradModeSwitch component;
+  const CausalityVerdict verdict = check_component_causality(component, 8, {.seq_len = 16});
+  INFO(verdict.describe());
+  REQUIRE_FALSE(verdict.passed);
+  CHECK(verdict.mode == "training mode, gradients off");
+  CHECK(verdict.test == "gradients off");
 }
