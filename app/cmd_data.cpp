@@ -12,10 +12,11 @@
 
 #include <fmt/format.h>
 
-#include "ablate/atomic_file.h"
-#include "ablate/data.h"
-#include "ablate/error.h"
-#include "ablate/sweep.h"
+#include "ablate/engine/atomic_file.h"
+#include "ablate/engine/data.h"
+#include "ablate/engine/error.h"
+#include "ablate/engine/sweep.h"
+#include "cli_checks.h"
 #include "commands.h"
 
 namespace ablate::app {
@@ -176,16 +177,18 @@ void setup_data(CLI::App& app, const GlobalOptions& global) {
                       "a sweep file (.yaml), a token file / glob / directory, or a text / JSONL file or directory")
       ->required();
   inspect->add_flag("--json", inspect_options->json, "print JSON");
-  inspect->add_option("--cache", inspect_options->cache_dir, "cache of tokenizers and tokenized data");
+  inspect->add_option("--cache", inspect_options->cache_dir, "cache of tokenizers and tokenized data")
+      ->check(directory_to_write());
   inspect->callback([inspect_options, &global] { run_inspect(*inspect_options, global); });
 
   auto prepare_options = std::make_shared<DataOptions>();
   auto* prep = cmd->add_subcommand("prepare", "write a sweep's corpus + tokenizer as llm.c shards");
   prep->add_option("sweep", prepare_options->source, "sweep file (.yaml)")->required()->check(CLI::ExistingFile);
-  prep->add_option("--out", prepare_options->out_dir, "output directory")->required();
+  prep->add_option("--out", prepare_options->out_dir, "output directory")->required()->check(directory_to_write());
   prep->add_option("--shard-tokens", prepare_options->shard_tokens, "tokens per shard at most")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{0x7FFFFFFF}));
-  prep->add_option("--cache", prepare_options->cache_dir, "cache of tokenizers and tokenized data");
+  prep->add_option("--cache", prepare_options->cache_dir, "cache of tokenizers and tokenized data")
+      ->check(directory_to_write());
   prep->callback([prepare_options, &global] { run_prepare(*prepare_options, global); });
 }
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "trained_run_args.h"
 
@@ -65,7 +66,8 @@ void setup_eval(CLI::App& app, const GlobalOptions& global) {
                   "another corpus: kjv, a .txt file or directory, a .jsonl(.gz) file, or .bin token files (a glob)");
   cmd->add_option("--field", args->field, "the JSONL field holding the text")->capture_default_str();
   cmd->add_option("--tokens", args->tokens,
-                  "tokens to score, in whole windows of seq_len (default: the run's eval_tokens; 0: all)");
+                  "tokens to score, in whole windows of seq_len (default: the run's eval_tokens; 0: all)")
+      ->check(at_least(0));
   cmd->add_flag("--json", args->json, "print one JSON object");
   cmd->callback([args, &global] { run_eval(*args, global); });
 }

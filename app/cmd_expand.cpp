@@ -4,9 +4,10 @@
 
 #include <fmt/format.h>
 
-#include "ablate/data.h"
-#include "ablate/model_plan.h"
-#include "ablate/sweep.h"
+#include "ablate/engine/data.h"
+#include "ablate/engine/model_plan.h"
+#include "ablate/engine/run_config.h"
+#include "ablate/engine/sweep.h"
 #include "commands.h"
 
 namespace ablate::app {
@@ -26,7 +27,7 @@ void run_expand(const ExpandOptions& options, const GlobalOptions& global) {
   for (const auto& run : sweep.runs) runs.emplace_back(&run, "replication");
   for (const auto& [run_ptr, stage] : runs) {
     const RunSpec& run = *run_ptr;
-    const ModelPlan plan = plan_model(run.config, tokenizer_vocab_size(run.config.at("data")), *registry);
+    const ModelPlan plan = plan_model(run.config, *registry);
     out.push_back({{"id", run.id},
                    {"arm", run.arm},
                    {"seed", run.seed},
@@ -56,7 +57,7 @@ void run_expand(const ExpandOptions& options, const GlobalOptions& global) {
                              r.at("arm").get<std::string>(), r.at("seed").get<std::int64_t>(),
                              r.at("params_total").get<std::int64_t>(), r.at("params_active").get<std::int64_t>(),
                              r.at("flops_per_token").get<double>(),
-                             r.at("config").at("train").at("steps").get<std::int64_t>(), grid);
+                             decode_train_config(r.at("config")).steps, grid);
   }
   if (sweep.replication_pending)
     std::cout << fmt::format("then {} replication runs per arm and grid point (seeds {}), each at the tune point its "

@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "ablate/build_info.h"
-#include "ablate/error.h"
-#include "ablate/plugin_registry.h"
+#include "ablate/engine/build_info.h"
+#include "ablate/engine/error.h"
+#include "ablate/engine/plugin_registry.h"
 #include "commands.h"
 #include "plugin_templates.h"
 

@@ -3,26 +3,22 @@
 // what a sweep will cost before it trains — how many runs (and how many are already done in
 // --out), the seconds per step of each distinct model from a short measured warm-up, the estimated
 // total time of the runs still to train — and, with --from, how many seeds each comparison of an
-// earlier sweep directory needs (seeds_advice.h). Never trains, never writes.
-#include <algorithm>
-#include <fstream>
+// earlier sweep directory needs (seeds_advice.h). Never trains, never writes. What is counted and
+// measured is plan.h's (plan_sweep, cost_of_model); this file parses the flags and prints it.
 #include <iostream>
-#include <map>
-#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "ablate/data.h"
-#include "ablate/json_file.h"
-#include "ablate/model_plan.h"
-#include "ablate/plan.h"
-#include "ablate/precision.h"
-#include "ablate/seeds_advice.h"
-#include "ablate/sweep.h"
-#include "ablate/sweep_runner.h"
+#include "ablate/train/plan.h"
+#include "ablate/train/precision.h"
+#include "ablate/engine/seeds_advice.h"
+#include "ablate/engine/sweep.h"
+#include "ablate/train/sweep_runner.h"
+#include "cli_checks.h"
 #include "commands.h"
+#include "device_flag.h"
 
 namespace ablate::app {
 namespace {
@@ -33,15 +29,6 @@ struct PlanOptions {
   std::filesystem::path from_dir;  // empty: no seeds advice
   WarmupOptions warmup;
   bool json = false;
-};
-
-
-/// The runs of one distinct model (timing_key) and what they cost.
-struct ModelGroup {
-  const RunSpec* first = nullptr;
-  std::vector<std::string> arms;  // in sweep order, each once
-  std::size_t runs = 0;
-  std::vector<const RunSpec*> to_train;
 };
 
 std::string format_seconds(double s) {
@@ -68,50 +55,16 @@ nlohmann::json advice_json(const SeedsAdvice& a) {
 void run_plan(const PlanOptions& options, const GlobalOptions& global) {
   const auto registry = load_plugins(global);
   const Sweep sweep = load_sweep(options.sweep_file, *registry);
-  // With a tune stage: the tuning runs, then the replication runs. Those exist only once tuning has
-  // chosen; until then each arm's first tune point stands in for them (same model, so the same cost).
-  std::vector<std::pair<const RunSpec*, std::filesystem::path>> all;  // run, its directory under the sweep's
-  std::vector<RunSpec> stand_ins;
-  for (const auto& run : sweep.tune_runs) all.emplace_back(&run, "tune");
-  if (sweep.replication_pending)
-    for (const auto& run : sweep.tune_runs)
-      if (run.tune_index == 0)
-        for (const auto seed : sweep.seeds) {
-          stand_ins.push_back(run);
-          stand_ins.back().seed = seed;
-          stand_ins.back().id = "(after tuning)";
-        }
-  for (const auto& run : stand_ins) all.emplace_back(&run, "");
-  for (const auto& run : sweep.runs) all.emplace_back(&run, "runs");
-  const std::size_t n_runs = all.size();
-  const std::size_t per_grid_point = sweep.arms.size() * sweep.seeds.size();
-  const std::size_t replication_runs = sweep.runs.size() + stand_ins.size();
-  const std::size_t grid_points = per_grid_point ? replication_runs / per_grid_point : 0;
-
-  // Finished runs in --out, and the distinct models in sweep order.
-  std::size_t done = 0;
-  std::vector<ModelGroup> models;
-  std::map<std::string, std::size_t> index;
-  for (const auto& [run_ptr, subdir] : all) {
-    const RunSpec& run = *run_ptr;
-    auto [it, inserted] = index.emplace(timing_key(run.config), models.size());
-    if (inserted) models.push_back({&run});
-    ModelGroup& m = models[it->second];
-    if (std::find(m.arms.begin(), m.arms.end(), run.arm) == m.arms.end()) m.arms.push_back(run.arm);
-    ++m.runs;
-    const bool finished = !options.out_dir.empty() && !subdir.empty() &&
-                          run_finished(run_status(sweep_directory(sweep, options.out_dir) / subdir / run.id));
-    if (finished) ++done;
-    else m.to_train.push_back(&run);
-  }
+  const SweepPlan plan = plan_sweep(sweep, options.out_dir);
+  const std::size_t n_runs = plan.runs, done = plan.done;
 
   nlohmann::json out = {{"sweep", sweep.name},
                         {"file", sweep.file.string()},
                         {"runs", n_runs},
                         {"arms", sweep.arms.size()},
-                        {"grid_points", grid_points},
+                        {"grid_points", plan.grid_points},
                         {"seeds", sweep.seeds.size()},
-                        {"tuning_runs", sweep.tune_runs.size()},
+                        {"tuning_runs", plan.tuning_runs},
                         {"done", done},
                         {"to_train", n_runs - done},
                         {"out_dir", options.out_dir.empty() ? nlohmann::json(nullptr)
@@ -120,10 +73,11 @@ void run_plan(const PlanOptions& options, const GlobalOptions& global) {
                         {"models", nlohmann::json::array()}};
   if (!options.json) {
     std::cout << fmt::format("sweep '{}' ({}): {} runs = {} arm(s) x {} grid point(s) x {} seed(s){}\n", sweep.name,
-                             sweep.file.string(), replication_runs, sweep.arms.size(), grid_points, sweep.seeds.size(),
+                             sweep.file.string(), plan.replication_runs, sweep.arms.size(), plan.grid_points,
+                             sweep.seeds.size(),
                              sweep.tune ? fmt::format(", after {} tuning runs (each arm's first tune point stands in "
                                                       "for its replication runs until tuning chooses)",
-                                                      sweep.tune_runs.size())
+                                                      plan.tuning_runs)
                                         : "");
     if (!options.out_dir.empty())
       std::cout << fmt::format("already done in {}: {} of {}; to train: {}\n",
@@ -133,18 +87,17 @@ void run_plan(const PlanOptions& options, const GlobalOptions& global) {
   // One warm-up per distinct model that still has runs to train.
   double total = 0.0;
   bool estimated = options.warmup.steps > 0;
-  for (std::size_t i = 0; i < models.size(); ++i) {
-    const ModelGroup& m = models[i];
-    const ModelPlan plan = plan_model(m.first->config, tokenizer_vocab_size(m.first->config.at("data")), *registry);
+  for (std::size_t i = 0; i < plan.models.size(); ++i) {
+    const PlannedModel& m = plan.models[i];
+    const ModelCost cost = cost_of_model(m, *registry, options.warmup);
     nlohmann::json j = {{"arms", m.arms}, {"runs", m.runs}, {"to_train", m.to_train.size()},
-                        {"params_total", plan.total.params_total}, {"params_active", plan.total.params_active}};
+                        {"params_total", cost.total.params_total}, {"params_active", cost.total.params_active}};
     std::string line = fmt::format("model {} (arms: {}; {:.2f} M parameters): {} run(s), {} to train", i + 1,
-                                   fmt::join(m.arms, ", "), static_cast<double>(plan.total.params_total) / 1e6, m.runs,
+                                   fmt::join(m.arms, ", "), static_cast<double>(cost.total.params_total) / 1e6, m.runs,
                                    m.to_train.size());
-    if (estimated && !m.to_train.empty()) {
-      const StepTiming t = measure_step_time(*m.first, *registry, options.warmup);
-      double seconds = 0.0;
-      for (const RunSpec* r : m.to_train) seconds += estimated_run_seconds(r->config, t);
+    if (cost.timing) {
+      const StepTiming& t = *cost.timing;
+      const double seconds = cost.seconds_to_train;
       total += seconds;
       out["device"] = t.device;
       j.update({{"seconds_per_step", t.seconds_per_step}, {"seconds_per_eval_batch", t.seconds_per_eval_batch},
@@ -201,24 +154,31 @@ void setup_plan(CLI::App& app, const GlobalOptions& global) {
   auto* cmd = app.add_subcommand("plan", "count a sweep's runs, estimate its time from a measured warm-up, and "
                                          "advise how many seeds its comparisons need, without training");
   cmd->add_option("sweep", options->sweep_file, "sweep file (YAML)")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--out", options->out_dir, "output directory of `ablate run`: count the runs already done there");
-  cmd->add_option("--device", options->warmup.device, "device of the warm-up: cpu, cuda or cuda:N")
+  cmd->add_option("--out", options->out_dir, "output directory of `ablate run`: count the runs already done there")
+      ->check(directory_to_write());
+  options->warmup.device = "auto";
+  cmd->add_option("--device", options->warmup.device, std::string("device of the warm-up: ") + kDeviceFlagHelp)
       ->capture_default_str();
   cmd->add_option("--precision", options->warmup.precision, "precision of the warm-up: auto, bf16 or fp32")
       ->capture_default_str()
       ->check(CLI::IsMember(precision_choices()));
   cmd->add_option("--threads", options->warmup.threads, "CPU threads for LibTorch (0: its default)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   cmd->add_option("--warmup-steps", options->warmup.steps,
                   "timed training steps per distinct model (0: no warm-up and no time estimate)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   cmd->add_option("--from", options->from_dir, "an earlier sweep directory (OUT/<name>) with finished runs: "
                                                "print how many seeds each of its comparisons needs")
       ->check(CLI::ExistingDirectory);
   cmd->add_flag("--json", options->json, "one JSON object: runs, done, models with seconds per step, "
                                          "estimated_seconds, seeds_advice");
-  cmd->callback([options, &global] { run_plan(*options, global); });
+  cmd->callback([options, &global] {
+    const ResolvedDevice device = resolve_device_flag(options->warmup.device);
+    options->warmup.device = device.device;
+    if (!device.note.empty() && !options->json && options->warmup.steps > 0) std::cout << device.note << "\n";
+    run_plan(*options, global);
+  });
 }
 
 }  // namespace ablate::app

@@ -1,7 +1,7 @@
 // `ablate report DIR`: rebuilds a sweep directory's report from its run directories.
 #include <iostream>
 
-#include "ablate/report.h"
+#include "ablate/engine/report.h"
 #include "commands.h"
 
 namespace ablate::app {

@@ -1,4 +1,4 @@
-// `ablate run SWEEP.yaml [--out DIR] [--device cpu|cuda|cuda:N | --devices LIST] [--runs-per-device N]
+// `ablate run SWEEP.yaml [--out DIR] [--device auto|cpu|cuda|cuda:N | --devices LIST] [--runs-per-device N]
 //                        [--precision auto|bf16|fp32] [--cuda-graph auto|on|off] [--threads N] [--checkpoint-every STEPS]
 //                        [--checkpoint-minutes M] [--shard i/n]
 // SIGINT/SIGTERM: every run in training stops after its step, writes a checkpoint and is left
@@ -15,16 +15,19 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "ablate/precision.h"
-#include "ablate/shard.h"
-#include "ablate/sweep_runner.h"
+#include "ablate/train/precision.h"
+#include "ablate/engine/shard.h"
+#include "ablate/train/sweep_runner.h"
+#include "cli_checks.h"
 #include "commands.h"
+#include "device_flag.h"
 
 namespace ablate::app {
 namespace {
 
 struct RunOptions {
   std::filesystem::path sweep_file;
+  std::string device = "auto";  // --device, resolved into runner.device when the run starts
   std::string shard;
   SweepRunOptions runner;
 };
@@ -55,6 +58,8 @@ void install_stop_handlers() {
 
 void run_run(RunOptions options, const GlobalOptions& global) {
   if (!options.shard.empty()) options.runner.shard = parse_shard(options.shard);
+  const ResolvedDevice device = resolve_device_flag(options.device);
+  options.runner.device = device.device;
   const auto registry = load_plugins(global);
   const Sweep sweep = load_sweep(options.sweep_file, *registry);
   if (sweep.tune)
@@ -69,6 +74,7 @@ void run_run(RunOptions options, const GlobalOptions& global) {
                              sweep.arms.size(), sweep.seeds.size(),
                              sweep.runs.size() > sweep.arms.size() * sweep.seeds.size() ? " x grid" : "")
               << std::endl;
+  if (!device.note.empty() && options.runner.devices.empty()) std::cout << device.note << std::endl;
   if (options.runner.shard.count > 1)
     std::cout << fmt::format("shard {}/{}: runs whose index modulo {} is {}", options.runner.shard.index,
                              options.runner.shard.count, options.runner.shard.count, options.runner.shard.index)
@@ -102,8 +108,9 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
   auto* cmd = app.add_subcommand("run", "train every run of a sweep that is not done yet, then write the report");
   cmd->add_option("sweep", options->sweep_file, "sweep file (YAML)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", options->runner.out_dir, "output directory; the sweep writes to OUT/<name>/")
-      ->capture_default_str();
-  auto* device = cmd->add_option("--device", options->runner.device, "cpu, cuda or cuda:N")->capture_default_str();
+      ->capture_default_str()
+      ->check(directory_to_write());
+  auto* device = cmd->add_option("--device", options->device, kDeviceFlagHelp)->capture_default_str();
   cmd->add_option("--devices", options->runner.devices,
                   "several devices, one worker each taking the next run: GPU indices (0,1,3 = cuda:0,cuda:1,cuda:3) "
                   "or device strings (cuda:0,cpu; cpu,cpu = two CPU workers sharing --threads)")
@@ -111,7 +118,7 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--runs-per-device", options->runner.runs_per_device,
                   "workers per device: runs trained at the same time on each device")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   cmd->add_option("--precision", options->runner.precision,
                   "auto (bf16 on CUDA, fp32 on the CPU), bf16 (autocast, fp32 master weights) or fp32")
       ->capture_default_str()
@@ -123,16 +130,17 @@ void setup_run(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::IsMember({"auto", "on", "off"}));
   cmd->add_option("--threads", options->runner.threads,
                   "CPU threads for LibTorch (0: its default), divided among the CPU workers")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--cache", options->runner.cache_dir, "cache of tokenizers and tokenized data");
+      ->check(at_least(0));
+  cmd->add_option("--cache", options->runner.cache_dir, "cache of tokenizers and tokenized data")
+      ->check(directory_to_write());
   cmd->add_option("--checkpoint-every", options->runner.checkpoint_every,
                   "write a checkpoint every STEPS optimizer steps (0: not by steps)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   cmd->add_option("--checkpoint-minutes", options->runner.checkpoint_minutes,
                   "write a checkpoint every M minutes of wall-clock time (0: not by time)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--shard", options->shard,
                   "i/n: train only the runs whose index in the sweep is i modulo n (n processes share a sweep)");
   cmd->callback([options, &global] { run_run(*options, global); });

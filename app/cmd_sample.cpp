@@ -6,7 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "ablate/error.h"
+#include "ablate/engine/error.h"
+#include "cli_checks.h"
 #include "commands.h"
 #include "trained_run_args.h"
 
@@ -25,7 +26,15 @@ void run_sample(const SampleArgs& args, const GlobalOptions& global) {
   const auto prompt = encode_text(run.data, args.prompt);
   if (!prompt) throw Error("this run's data has no tokenizer to encode a prompt with (pre-tokenized data)");
   const auto generated = generate(run, *prompt, args.sample);
-  const std::string text = decode_tokens(run.data, generated.ids).value_or("");
+  // The continuation is decoded together with the prompt, as the model read it: decoded alone, a
+  // SentencePiece (BPE) piece that starts a word ("▁unto") loses its space at the start of the text,
+  // and "And God said" ran into "unto". What follows the decoded prompt is the continuation.
+  std::vector<std::uint32_t> all = *prompt;
+  all.insert(all.end(), generated.ids.begin(), generated.ids.end());
+  const std::string whole = decode_tokens(run.data, all).value_or("");
+  const std::string head = decode_tokens(run.data, *prompt).value_or("");
+  const std::string text = whole.rfind(head, 0) == 0 ? whole.substr(head.size())
+                                                     : decode_tokens(run.data, generated.ids).value_or("");
   if (args.json) {
     std::cout << nlohmann::json{{"prompt", args.prompt}, {"prompt_ids", *prompt}, {"generated_ids", generated.ids},
                                 {"generated_logprobs", generated.logprobs},
@@ -35,7 +44,7 @@ void run_sample(const SampleArgs& args, const GlobalOptions& global) {
               << std::endl;
     return;
   }
-  std::cout << args.prompt << text << std::endl;
+  std::cout << whole << std::endl;  // the prompt as the tokenizer reads it back, then the continuation
 }
 
 }  // namespace
@@ -45,14 +54,14 @@ void setup_sample(CLI::App& app, const GlobalOptions& global) {
   auto* cmd = app.add_subcommand("sample", "generate text with a finished run's model");
   add_trained_run_options(cmd, args->run);
   cmd->add_option("--prompt", args->prompt, "the text to continue")->required();
-  cmd->add_option("--tokens", args->sample.max_tokens, "tokens to generate at most")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--tokens", args->sample.max_tokens, "tokens to generate at most")->capture_default_str()->check(at_least(1));
   cmd->add_option("--temperature", args->sample.temperature, "0: greedy; above 0: sample with this temperature")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--top-k", args->sample.top_k, "sample among the k most likely tokens (0: all)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--seed", args->sample.seed, "seed of the sampling")->capture_default_str();
+      ->check(at_least(0));
+  cmd->add_option("--seed", args->sample.seed, "seed of the sampling")->capture_default_str()->check(at_least(0));
   cmd->add_flag("--json", args->json, "print the prompt and generated token ids, their log-probabilities and the text as JSON");
   cmd->callback([args, &global] { run_sample(*args, global); });
 }

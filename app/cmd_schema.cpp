@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ablate/atomic_file.h"
-#include "ablate/sweep_json_schema.h"
+#include "ablate/engine/atomic_file.h"
+#include "ablate/engine/sweep_json_schema.h"
 #include "commands.h"
 
 namespace ablate::app {

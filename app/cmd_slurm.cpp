@@ -9,10 +9,11 @@
 
 #include <fmt/format.h>
 
-#include "ablate/error.h"
-#include "ablate/precision.h"
-#include "ablate/slurm.h"
-#include "ablate/sweep.h"
+#include "ablate/engine/error.h"
+#include "ablate/train/precision.h"
+#include "ablate/engine/slurm.h"
+#include "ablate/engine/sweep.h"
+#include "cli_checks.h"
 #include "commands.h"
 
 namespace ablate::app {
@@ -53,6 +54,7 @@ void run_slurm(SlurmOptions options, const GlobalOptions& global) {
   job.sweep_file = std::filesystem::absolute(options.sweep_file);
   job.out_dir = std::filesystem::absolute(options.out_dir);
   for (const auto& dir : global.plugin_dirs) job.plugin_dirs.push_back(std::filesystem::absolute(dir));
+  const SlurmTaskResources resources = slurm_task_resources(job);  // a bad --device fails before anything is written
   const auto slurm_dir = job.out_dir / sweep.name / "slurm";
   std::filesystem::create_directories(slurm_dir);
   const auto script = slurm_dir / fmt::format("ablate-{}.sbatch", sweep.name);
@@ -78,6 +80,13 @@ void run_slurm(SlurmOptions options, const GlobalOptions& global) {
   const std::size_t runs = sweep.runs.size() + sweep.tune_runs.size();
   std::cout << fmt::format("wrote {}: a job array of {} task(s) for {} run(s){}\n", script.string(), job.tasks,
                            runs, sweep.tune ? " (tuning runs; the replication runs follow in a second array)" : "");
+  std::cout << fmt::format("every task: --device {}{}, {}\n", resources.device,
+                           job.device == "auto" ? " (--device auto)" : "",
+                           resources.gpus_per_task > 0
+                               ? fmt::format("{} GPU(s) per task (#SBATCH --gpus-per-task={}{})", resources.gpus_per_task,
+                                             resources.gpus_per_task,
+                                             job.gpus_per_task < 0 ? "; --gpus-per-task 0 for none" : "")
+                               : std::string("no GPU requested by ablate"));
   std::cout << "----\n" << slurm_array_script(job) << "----\n";
   if (options.dry_run) {
     std::cout << fmt::format("not submitted (--dry-run); submit with:  sbatch {}\n", shell_quote(script.string()));
@@ -103,27 +112,33 @@ void run_slurm(SlurmOptions options, const GlobalOptions& global) {
 
 void setup_slurm(CLI::App& app, const GlobalOptions& global) {
   auto options = std::make_shared<SlurmOptions>();
-  auto* cmd = app.add_subcommand("slurm", "write (and with --submit, submit) a Slurm job array that trains a sweep "
-                                          "in N shards on a shared directory");
+  auto* cmd = app.add_subcommand("slurm", "write a Slurm job array that trains a sweep in N shards on a shared "
+                                          "directory, and submit it with sbatch (not with --dry-run)");
   cmd->add_option("sweep", options->sweep_file, "sweep file (YAML)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--tasks", options->job.tasks, "array size: how many shards (nodes or GPUs) share the sweep")
-      ->required()->check(CLI::PositiveNumber);
+      ->required()->check(at_least(1));
   cmd->add_option("--out", options->out_dir, "output directory on a file system every node shares")
+      ->capture_default_str()
+      ->check(directory_to_write());
+  cmd->add_option("--device", options->job.device,
+                  "device of every task: auto (cuda with a GPU per task, cpu with --gpus-per-task 0), cpu, cuda "
+                  "or cuda:N")
       ->capture_default_str();
-  cmd->add_option("--device", options->job.device, "device of every task: cuda, cuda:N or cpu")->capture_default_str();
   cmd->add_option("--precision", options->job.precision, "precision of every task: auto, bf16 or fp32 (as ablate run)")
       ->capture_default_str()
       ->check(CLI::IsMember(precision_choices()));
   cmd->add_option("--threads", options->job.threads, "CPU threads for LibTorch per task (0: its default)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   cmd->add_option("--partition", options->job.partition, "sbatch --partition");
   cmd->add_option("--account", options->job.account, "sbatch --account");
   cmd->add_option("--time", options->job.time_limit, "sbatch --time, e.g. 04:00:00");
   cmd->add_option("--mem", options->job.memory, "sbatch --mem, e.g. 64G");
-  cmd->add_option("--gpus-per-task", options->job.gpus_per_task, "sbatch --gpus-per-task")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--cpus-per-task", options->job.cpus_per_task, "sbatch --cpus-per-task")
-      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--gpus-per-task", options->job.gpus_per_task,
+                  "sbatch --gpus-per-task (default: 1 with a cuda or auto device, none with cpu or when --sbatch "
+                  "asks for GPUs; 0: none)")
+      ->check(at_least(0));
+  cmd->add_option("--cpus-per-task", options->job.cpus_per_task, "sbatch --cpus-per-task (0: not requested)")
+      ->check(at_least(0));
   cmd->add_option("--sbatch", options->job.extra_sbatch, "another sbatch option, e.g. --sbatch=--qos=short (repeatable)");
   cmd->add_flag("--dry-run", options->dry_run, "write and show the scripts, do not submit them");
   cmd->callback([options, &global] { run_slurm(*options, global); });

@@ -7,10 +7,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "ablate/checkpoint_store.h"
-#include "ablate/error.h"
-#include "ablate/json_file.h"
-#include "ablate/run_lock.h"
+#include "ablate/engine/checkpoint_store.h"
+#include "ablate/engine/error.h"
+#include "ablate/engine/json_file.h"
+#include "ablate/engine/run_lock.h"
 #include "commands.h"
 
 namespace ablate::app {

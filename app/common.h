@@ -7,7 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "ablate/plugin_registry.h"
+#include "ablate/engine/plugin_registry.h"
 
 namespace ablate::app {
 

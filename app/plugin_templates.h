@@ -1,5 +1,7 @@
-// The files `ablate new plugin` writes: text with @KEY@ placeholders (plugin_templates.cpp), so
-// that what a researcher reads first is the plugin, not the generator.
+// The files `ablate new plugin` writes. They live as plain files under app/templates/ (common/ for
+// every kind, attention/, mlp/, moe/, norm/ for one), with @KEY@ placeholders in paths and text, so
+// that what a researcher reads first is the plugin, not the generator; the build embeds them
+// (app/embed_templates.cmake).
 //
 //   for (const TemplateFile& f : plugin_project(Kind::mlp))
 //     write(dir / substitute(f.path, values), substitute(f.text, values));
@@ -9,7 +11,9 @@
 #pragma once
 
 #include <map>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ablate/sdk/options.h"
@@ -21,11 +25,21 @@ struct TemplateFile {
   std::string text;
 };
 
-/// CMakeLists.txt, @NAME@.cpp, README.md and sweep.yaml of a plugin project of one kind.
+/// The project of one kind: common/'s files (CMakeLists.txt, README.md) and the kind's own
+/// (@NAME@.cpp, sweep.yaml), common/'s first.
 std::vector<TemplateFile> plugin_project(sdk::Kind kind);
 
 /// `text` with every @KEY@ replaced by values.at(KEY); a placeholder without a value is a bug in the
 /// templates and throws std::logic_error.
 std::string substitute(const std::string& text, const std::map<std::string, std::string>& values);
+
+/// One file under app/templates/ as the build embedded it: "mlp/@NAME@.cpp" and its text.
+struct EmbeddedTemplate {
+  std::string_view path;
+  std::string_view text;
+};
+
+/// Every file under app/templates/, sorted by path. Defined in the source the build generates.
+std::span<const EmbeddedTemplate> embedded_templates();
 
 }  // namespace ablate::app

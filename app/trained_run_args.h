@@ -8,8 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "ablate/device.h"
-#include "ablate/trained_run.h"
+#include "ablate/train/device.h"
+#include "ablate/train/trained_run.h"
 
 namespace ablate::app {
 

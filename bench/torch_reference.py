@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch reference of ablate's seed baseline models, written for speed as a researcher would.
 
-The same architecture, parameter count and initialisation as ablate's skeleton (core/src/train/model.cpp)
+The same architecture, parameter count and initialisation as ablate's skeleton (core/train/src/model.cpp)
 with its built-in plugins: token embedding N(0, 0.02) scaled by sqrt(d), tied LM head; pre-norm
 blocks x + attn(norm1(x)), h + ffn(norm2(h)); rmsnorm (fp32, eps 1e-6, weight 1); mha (one bias-free
 qkv Linear, interleaved RoPE base 10000 in fp32, causal SDPA, bias-free out Linear); ffn either

@@ -4,7 +4,7 @@ include(CMakePackageConfigHelpers)
 install(TARGETS ablate_sdk EXPORT AblateTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/core/include/ablate/sdk DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ablate)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/core/sdk/include/ablate/sdk DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ablate)
 install(EXPORT AblateTargets NAMESPACE ablate:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Ablate)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/AblateConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/AblateConfig.cmake

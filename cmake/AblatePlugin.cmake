@@ -20,4 +20,9 @@ function(ablate_add_plugin target kind)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${ABLATE_PLUGIN_OUTPUT_DIR})
   endif()
   set_property(TARGET ${target} PROPERTY ABLATE_PLUGIN_KIND ${kind})
+  # In ablate's own tree: the LibTorch headers precompiled once for every plugin
+  # (cmake/AblatePrecompiledHeaders.cmake). Out-of-tree builds have no such target.
+  if(TARGET ablate_plugin_pch)
+    target_precompile_headers(${target} REUSE_FROM ablate_plugin_pch)
+  endif()
 endfunction()

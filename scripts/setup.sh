@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # Installs what ablate needs and is missing; does nothing when everything is there.
+#   scripts/setup.sh [run|test]    run: what building and running ablate need; test (the default):
+#                                  that and what the tests need as well.
 #   - Debian packages: compilers, CMake, Ninja, ccache, yaml-cpp, CLI11, Catch2, Boost, fmt,
-#     nlohmann-json, xxhash, gnuplot (+ gnuplot-iostream), SentencePiece's tools, the KJV Bible,
-#     clang with libFuzzer (the sweep parser's fuzz test), Slurm and munge (the Slurm test starts a
-#     single-node cluster of its own).
+#     nlohmann-json, xxhash, gnuplot (+ gnuplot-iostream), SentencePiece's tools, the KJV Bible;
+#     for the tests also clang with libFuzzer (the sweep parser's fuzz test), Slurm and munge (the
+#     Slurm test starts a single-node cluster of its own).
 #   - LibTorch: the PyPI wheel torch==2.11.* (a CUDA 13.0 build). A python3 that already imports
 #     torch 2.11 or newer is used as it is; otherwise a virtual environment .venv/ gets the wheel.
-#   - Python packages the tests use: safetensors, jsonschema, PyYAML (into the same python).
+#   - For the tests, Python packages: safetensors, jsonschema, PyYAML (into the same python).
 # Prints the python to use on its last line as `ABLATE_PYTHON=...` (scripts/build.sh reads it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+purpose=${1:-test}
+[[ $purpose == run || $purpose == test ]] || { echo "setup: unknown purpose '$purpose' (run or test)" >&2; exit 2; }
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git python3 python3-venv python3-pip
   libyaml-cpp-dev libcli11-dev catch2 libboost-dev libboost-math-dev libboost-iostreams-dev
   libboost-filesystem-dev libfmt-dev nlohmann-json3-dev libxxhash-dev
   gnuplot-nox libgnuplot-iostream-dev sentencepiece bible-kjv bible-kjv-text
-  clang libclang-rt-14-dev slurm-wlm munge
 )
+[[ $purpose == test ]] && packages+=(clang libclang-rt-14-dev slurm-wlm munge)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,7 +52,7 @@ if ! torch_ok "$python"; then
 fi
 # The Python side of the tests: safetensors (docs/checkpoints.md's loading snippet), jsonschema and
 # PyYAML (sweep files checked against `ablate schema`).
-if ! "$python" -c 'import safetensors, jsonschema, yaml' 2>/dev/null; then
+if [[ $purpose == test ]] && ! "$python" -c 'import safetensors, jsonschema, yaml' 2>/dev/null; then
   echo "setup: installing safetensors, jsonschema and PyYAML for $python"
   "$python" -m pip install -q safetensors jsonschema pyyaml
 fi

@@ -2,7 +2,7 @@
 // read the registry. Never destroyed: modules and vtables made by a plugin point into its library.
 #pragma once
 
-#include "ablate/plugin_registry.h"
+#include "ablate/engine/plugin_registry.h"
 
 namespace ablate::test {
 

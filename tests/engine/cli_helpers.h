@@ -2,7 +2,9 @@
 // reading what the runs wrote.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include <iterator>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -43,9 +46,12 @@ inline std::filesystem::path write_temp(const std::string& name, const std::stri
   return path;
 }
 
-/// `run SWEEP --out OUT --threads 1 --cache OUT/cache`: a run of the CLI tests, its cache beside its output.
+/// `run SWEEP --out OUT --device cpu --threads 1 --cache OUT/cache`: a run of the CLI tests, its cache
+/// beside its output; on the CPU whatever the machine (the default, auto, takes a GPU when there is
+/// one), since the tests compare exact results and CPU-only messages.
 inline std::string run_args(const std::filesystem::path& sweep, const std::filesystem::path& out) {
-  return "run " + sweep.string() + " --out " + out.string() + " --threads 1 --cache " + (out / "cache").string();
+  return "run " + sweep.string() + " --out " + out.string() + " --device cpu --threads 1 --cache " +
+         (out / "cache").string();
 }
 
 /// A whole file as text ("" when it cannot be read).
@@ -60,6 +66,31 @@ inline std::map<std::string, nlohmann::json> summaries(const std::filesystem::pa
   for (const auto& entry : std::filesystem::directory_iterator(runs_dir))
     out[entry.path().filename().string()] = nlohmann::json::parse(std::ifstream(entry.path() / "summary.json"));
   return out;
+}
+
+/// `ablate ARGS…` as a child process with stdout and stderr in `log`; returns its pid (for
+/// tests that signal it, or run two at once). exit_status waits for it.
+inline pid_t spawn_ablate(const std::vector<std::string>& args, const std::filesystem::path& log) {
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    std::vector<char*> argv{const_cast<char*>(ABLATE_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(ABLATE_BINARY, argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+/// The exit status of the child `pid` once it ends (-1: it did not exit normally).
+inline int exit_status(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace ablate::test

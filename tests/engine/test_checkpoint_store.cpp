@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ablate/checkpoint_store.h"
+#include "ablate/engine/checkpoint_store.h"
 
 namespace {
 

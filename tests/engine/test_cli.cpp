@@ -195,6 +195,7 @@ model: {d_model: 16, n_layers: 1, attention: {plugin: fixture_leaky_mean}, ffn: 
 train: {steps: 2, batch_size: 2}
 )");
   const auto out_dir = std::filesystem::temp_directory_path() / "ablate_test_cli_leaky";
+  std::filesystem::remove_all(out_dir);  // fresh: the checks below see only this run's output
   const Output out = run_ablate("--plugin-dir " + std::string(ABLATE_TEST_PLUGIN_DIR) + "/leaky run " + sweep.string() +
                                 " --out " + out_dir.string());
   INFO(out.text);
@@ -202,7 +203,8 @@ train: {steps: 2, batch_size: 2}
   CHECK_THAT(out.text, Catch::Contains("the model of arm 'base' is not causal"));
   CHECK_THAT(out.text, Catch::Contains("block 0 attention (attention 'fixture_leaky_mean')"));
   CHECK_THAT(out.text, Catch::Contains(sweep.string() + ":4:"));
-  CHECK_FALSE(std::filesystem::exists(out_dir / "leaky" / "runs" / "report.md"));
+  // Refused before training: the sweep directory (<out>/<sweep name>) gets no report.
+  CHECK_FALSE(std::filesystem::exists(out_dir / "leaky" / "report.md"));
 }
 
 TEST_CASE("report rebuilds report.md, results.csv and results.json from the run directories alone", "[cli][slow]") {

@@ -38,7 +38,7 @@ Output run_sweep(const std::string& sweep, const std::string& test, const std::s
 /// sharing 2 threads (1 each) into kDir/<test>/par; returns the second's output.
 Output sequential_then_two_workers(const std::string& sweep, const std::string& test) {
   fs::remove_all(kDir / test);
-  const Output seq = run_sweep(sweep, test, "seq", "--threads 1");
+  const Output seq = run_sweep(sweep, test, "seq", "--device cpu --threads 1");  // not auto: a GPU if there is one
   INFO(seq.text);
   REQUIRE(seq.status == 0);
   const Output par = run_sweep(sweep, test, "par", "--devices cpu,cpu --threads 2");

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "cli_helpers.h"
@@ -26,7 +27,6 @@ std::filesystem::path fresh_dir(const std::string& name) {
   std::filesystem::create_directories(dir.parent_path());
   return dir;
 }
-
 
 }  // namespace
 
@@ -75,20 +75,46 @@ TEST_CASE("check-plugin exits 2 on bad input and lists the plugins of the kind",
   CHECK_THAT(form.text, Catch::Contains("not key=value"));
 }
 
-TEST_CASE("new plugin writes a complete project with every placeholder filled in", "[cli][new-plugin]") {
+TEST_CASE("new plugin writes a complete project of every kind with every placeholder filled in", "[cli][new-plugin]") {
+  for (const std::string kind : {"attention", "mlp", "moe", "norm"}) {
+    CAPTURE(kind);
+    const std::string name = "my_" + kind;
+    const auto dir = fresh_dir(name);
+    const Output out = run_ablate("new plugin --kind " + kind + " --name " + name + " " + dir.string());
+    INFO(out.text);
+    REQUIRE(out.status == 0);
+    // Exactly the project's files: the kind's own templates and the common ones, nothing else.
+    std::set<std::string> written;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) written.insert(entry.path().filename().string());
+    CHECK(written == std::set<std::string>{"CMakeLists.txt", name + ".cpp", "README.md", "sweep.yaml"});
+    for (const std::string& file : written) {
+      CAPTURE(file);
+      const std::string text = read_text(dir / file);
+      CHECK(text.find('@') == std::string::npos);  // no placeholder left
+      CHECK_THAT(text, Catch::Contains(name));
+      CHECK(text.back() == '\n');  // the template came through whole
+    }
+    // The source is laid out as the built-in plugins are (docs/plugins.md).
+    const std::string source = read_text(dir / (name + ".cpp"));
+    CHECK_THAT(source, Catch::Contains("ABLATE_PLUGIN(" + kind + ", \"" + name + "\""));
+    CHECK_THAT(source, Catch::Contains("TORCH_ARG(std::int64_t, d_model);"));
+    CHECK_THAT(source, Catch::Contains("void reset() {"));
+    CHECK_THAT(source, Catch::Contains("options_of(const sdk::ModelContext& ctx, const sdk::Options& o)"));
+    CHECK_THAT(read_text(dir / "CMakeLists.txt"),
+               Catch::Contains("ablate_add_plugin(" + name + "_" + kind + " " + kind + " SOURCES " + name + ".cpp"));
+    std::filesystem::remove_all(dir.parent_path());
+  }
+}
+
+TEST_CASE("new plugin fills a norm project's names, version and commands in", "[cli][new-plugin]") {
   const auto dir = fresh_dir("my_norm");
   const Output out = run_ablate("new plugin --kind norm --name my_norm " + dir.string());
   INFO(out.text);
   REQUIRE(out.status == 0);
-  for (const char* file : {"CMakeLists.txt", "my_norm.cpp", "README.md", "sweep.yaml"}) {
-    CAPTURE(file);
-    REQUIRE(std::filesystem::exists(dir / file));
-    const std::string text = read_text(dir / file);
-    CHECK(text.find('@') == std::string::npos);  // no placeholder left
-    CHECK_THAT(text, Catch::Contains("my_norm"));
-  }
   const std::string source = read_text(dir / "my_norm.cpp");
   CHECK_THAT(source, Catch::Contains("ABLATE_PLUGIN(norm, \"my_norm\""));
+  CHECK_THAT(source, Catch::Contains("struct MyNormOptions {"));
+  CHECK_THAT(source, Catch::Contains("TORCH_ARG(double, eps) = 1e-6;"));
   CHECK_THAT(source, Catch::Contains("class MyNormImpl : public sdk::ComponentImpl"));
   CHECK_THAT(source, Catch::Contains("TORCH_MODULE(MyNorm);"));
   const std::string cmake = read_text(dir / "CMakeLists.txt");

@@ -23,37 +23,16 @@
 
 namespace {
 
+using ablate::test::exit_status;
 using ablate::test::read_text;
+using ablate::test::spawn_ablate;
 
 const auto kDir = std::filesystem::temp_directory_path() / "ablate_test_cli_resume";
-
-// `ablate ARGS…` as a child process with stdout and stderr in `log`; returns its pid.
-pid_t spawn_ablate(const std::vector<std::string>& args, const std::filesystem::path& log) {
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, STDOUT_FILENO);
-    ::dup2(fd, STDERR_FILENO);
-    std::vector<char*> argv{const_cast<char*>(ABLATE_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(ABLATE_BINARY, argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
 
 std::string fmt_step(std::int64_t step) {
   char name[32];
   std::snprintf(name, sizeof name, "step-%010lld.ckpt", static_cast<long long>(step));
   return name;
-}
-
-int exit_status(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 std::filesystem::path write_sweep(const std::string& name, const std::string& steps, const std::string& seeds) {
@@ -67,9 +46,12 @@ seeds: )" << seeds << "\n";
   return file;
 }
 
-std::vector<std::string> run_args(const std::filesystem::path& sweep, const std::string& threads = "1") {
-  return {"run", sweep.string(), "--out", (kDir / "out").string(), "--threads", threads, "--cache",
-          (kDir / "cache").string()};
+// On the CPU (`--device cpu`) or the CPU workers of `devices` (`--devices cpu,cpu`), never the
+// default auto: a resumed run must equal the one trained straight through, whatever the machine.
+std::vector<std::string> run_args(const std::filesystem::path& sweep, const std::string& threads = "1",
+                                  const std::string& devices = "") {
+  return {"run", sweep.string(), "--out", (kDir / "out").string(), devices.empty() ? "--device" : "--devices",
+          devices.empty() ? "cpu" : devices, "--threads", threads, "--cache", (kDir / "cache").string()};
 }
 
 // True once `runs` run directories under `sweep_dir` hold a checkpoint JSON (waits up to `limit`).
@@ -137,8 +119,8 @@ TEST_CASE("SIGINT checkpoints the run and exits 130, and running again resumes a
 TEST_CASE("SIGINT stops every worker: each checkpoints its run, and running again resumes them all", "[cli][signal]") {
   std::filesystem::remove_all(kDir / "out" / "sigint2");
   const auto sweep = write_sweep("sigint2", "3000", "[0, 1]");
-  auto args = run_args(sweep, "2");  // one thread for each worker
-  args.insert(args.end(), {"--checkpoint-every", "20", "--devices", "cpu,cpu"});
+  auto args = run_args(sweep, "2", "cpu,cpu");  // one thread for each worker
+  args.insert(args.end(), {"--checkpoint-every", "20"});
   const auto sweep_dir = kDir / "out" / "sigint2";
 
   const pid_t child = spawn_ablate(args, kDir / "sigint2-1.log");
@@ -163,9 +145,7 @@ TEST_CASE("SIGINT stops every worker: each checkpoints its run, and running agai
   }
   CHECK_THAT(first, Catch::Contains("stopped by SIGINT"));
 
-  auto again_args = run_args(sweep, "2");
-  again_args.insert(again_args.end(), {"--devices", "cpu,cpu"});
-  const pid_t again = spawn_ablate(again_args, kDir / "sigint2-2.log");
+  const pid_t again = spawn_ablate(run_args(sweep, "2", "cpu,cpu"), kDir / "sigint2-2.log");
   CHECK(exit_status(again) == 0);
   const std::string second = read_text(kDir / "sigint2-2.log");
   INFO(second);

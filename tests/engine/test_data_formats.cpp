@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "ablate/data.h"
-#include "ablate/error.h"
+#include "ablate/engine/data.h"
+#include "ablate/engine/error.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

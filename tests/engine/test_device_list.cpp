@@ -4,8 +4,8 @@
 //   ./build/tests/test_engine "[devices]"
 #include <catch2/catch.hpp>
 
-#include "ablate/device_list.h"
-#include "ablate/error.h"
+#include "ablate/engine/device_list.h"
+#include "ablate/engine/error.h"
 
 using Strings = std::vector<std::string>;
 

@@ -9,10 +9,10 @@
 #include <chrono>
 #include <thread>
 
-#include "ablate/halving_board.h"
-#include "ablate/plugin_registry.h"
-#include "ablate/sweep.h"
-#include "ablate/tune.h"
+#include "ablate/engine/halving_board.h"
+#include "ablate/engine/plugin_registry.h"
+#include "ablate/engine/sweep.h"
+#include "ablate/engine/tune.h"
 #include "builtin_plugins.h"
 
 using namespace std::chrono_literals;

@@ -4,7 +4,7 @@
 //   ./build/tests/test_engine "[mfu]"
 #include <catch2/catch.hpp>
 
-#include "ablate/peak_flops.h"
+#include "ablate/engine/peak_flops.h"
 
 using ablate::peak_flops;
 

@@ -2,8 +2,8 @@
 // another ABI version, a library that is no plugin, and two plugins of the same kind and name.
 #include <catch2/catch.hpp>
 
-#include "ablate/error.h"
-#include "ablate/plugin_registry.h"
+#include "ablate/engine/error.h"
+#include "ablate/engine/plugin_registry.h"
 
 using ablate::PluginRegistry;
 using ablate::sdk::Kind;

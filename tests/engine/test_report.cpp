@@ -15,9 +15,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "ablate/error.h"
-#include "ablate/report.h"
-#include "ablate/seeds_advice.h"
+#include "ablate/engine/error.h"
+#include "ablate/engine/report.h"
+#include "ablate/engine/seeds_advice.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

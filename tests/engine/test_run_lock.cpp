@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ablate/run_lock.h"
+#include "ablate/engine/run_lock.h"
 
 namespace {
 

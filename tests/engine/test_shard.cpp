@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ablate/build_info.h"
-#include "ablate/error.h"
-#include "ablate/shard.h"
-#include "ablate/version_check.h"
+#include "ablate/engine/build_info.h"
+#include "ablate/engine/error.h"
+#include "ablate/engine/shard.h"
+#include "ablate/engine/version_check.h"
 
 TEST_CASE("shards split the runs so that each run belongs to exactly one", "[shard]") {
   const auto s = ablate::parse_shard("1/3");

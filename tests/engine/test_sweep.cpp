@@ -10,11 +10,11 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "ablate/data.h"
-#include "ablate/error.h"
-#include "ablate/model_plan.h"
-#include "ablate/plugin_registry.h"
-#include "ablate/sweep.h"
+#include "ablate/engine/data.h"
+#include "ablate/engine/error.h"
+#include "ablate/engine/model_plan.h"
+#include "ablate/engine/plugin_registry.h"
+#include "ablate/engine/sweep.h"
 #include "builtin_plugins.h"
 
 using ablate::parse_sweep;
@@ -192,20 +192,31 @@ TEST_CASE("a component without 'plugin' is the slot's default plugin with those 
 }
 
 TEST_CASE("corpus and tokenizer forms resolve, with relative paths made absolute", "[sweep]") {
+  // The corpus files must exist (a missing one is refused at load): ROOT/s/books/a.txt, ROOT/x.jsonl.
+  const std::string root = (std::filesystem::temp_directory_path() / "ablate_test_sweep_forms").string();
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root + "/s/books");
+  std::ofstream(root + "/s/books/a.txt") << "text\n";
+  std::ofstream(root + "/x.jsonl") << "{\"text\": \"text\"}\n";
   using Row = std::tuple<std::string, std::string, std::string>;
   const auto [data, corpus, tokenizer] = GENERATE(table<std::string, std::string, std::string>({
       Row{"{}", R"("kjv")", R"({"kind": "bpe", "vocab_size": 2048})"},
-      Row{"{corpus: {text: books/a.txt}, tokenizer: {kind: byte}}", R"({"text": "/work/s/books/a.txt"})",
+      Row{"{corpus: {text: books/a.txt}, tokenizer: {kind: byte}}", R"({"text": "ROOT/s/books/a.txt"})",
           R"({"kind": "byte"})"},
-      Row{"{corpus: {jsonl: /data/x.jsonl}, tokenizer: {vocab_size: 512}}",
-          R"({"jsonl": "/data/x.jsonl", "field": "text"})", R"({"kind": "bpe", "vocab_size": 512})"},
-      Row{"{corpus: {jsonl: ../x.jsonl, field: body}}", R"({"jsonl": "/work/x.jsonl", "field": "body"})",
+      Row{"{corpus: {jsonl: ROOT/x.jsonl}, tokenizer: {vocab_size: 512}}",
+          R"({"jsonl": "ROOT/x.jsonl", "field": "text"})", R"({"kind": "bpe", "vocab_size": 512})"},
+      Row{"{corpus: {jsonl: ../x.jsonl, field: body}}", R"({"jsonl": "ROOT/x.jsonl", "field": "body"})",
           R"({"kind": "bpe", "vocab_size": 2048})"},
   }));
+  const auto with_root = [&](std::string text) {
+    for (std::size_t at; (at = text.find("ROOT")) != std::string::npos;) text.replace(at, 4, root);
+    return text;
+  };
   CAPTURE(data);
-  const Sweep sweep = parse("data: " + data + "\n" + kModel, "/work/s/sweep.yaml");
-  CHECK(sweep.runs[0].config.at("data").at("corpus") == json::parse(corpus));
+  const Sweep sweep = parse("data: " + with_root(data) + "\n" + kModel, root + "/s/sweep.yaml");
+  CHECK(sweep.runs[0].config.at("data").at("corpus") == json::parse(with_root(corpus)));
   CHECK(sweep.runs[0].config.at("data").at("tokenizer") == json::parse(tokenizer));
+  std::filesystem::remove_all(root);
 }
 
 TEST_CASE("the same run has the same id in two different sweep files", "[sweep]") {
@@ -239,7 +250,13 @@ arms:
   CHECK(b.runs[0].id != b.runs[1].id);   // seeds differ
   CHECK(a.runs[0].id.size() == 16);
   CHECK(a.runs[0].id.find_first_not_of("0123456789abcdef") == std::string::npos);
-  CHECK(a.runs[0].id == ablate::run_id(a.runs[0].config));
+  // Literals worked out outside ablate: the resolved configuration as `ablate expand --json` prints
+  // it, dumped by Python's json.dumps(config, sort_keys=True, separators=(",", ":")) and hashed with
+  // the system libxxhash's XXH3_128bits (first 16 hex digits). The first changes whenever the
+  // resolved configuration does (a new option default, say): every run then gets a new id and
+  // directory, and is trained again. The second pins the hash itself on a fixed object.
+  CHECK(a.runs[0].id == "3c9acd7273596c02");
+  CHECK(ablate::run_id(json::parse(R"({"b": [2, 3.5, "x"], "a": 1})")) == "121aea3cdb6ab21b");
 }
 
 TEST_CASE("report settings reach the sweep but never a run's id", "[sweep]") {
@@ -399,6 +416,7 @@ TEST_CASE("load_sweep reads a file and resolves paths beside it", "[sweep]") {
   std::filesystem::create_directories(dir);
   const auto file = dir / "from_disk.yaml";
   std::ofstream(file) << "data: {corpus: {text: corpus.txt}}\n" << kModel;
+  std::ofstream(dir / "corpus.txt") << "text\n";
   const Sweep sweep = ablate::load_sweep(file, plugins());
   CHECK(sweep.name == "from_disk");
   CHECK(sweep.file == file);

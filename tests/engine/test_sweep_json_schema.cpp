@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ablate/plugin_registry.h"
-#include "ablate/sweep_json_schema.h"
+#include "ablate/engine/plugin_registry.h"
+#include "ablate/engine/sweep_json_schema.h"
 #include "builtin_plugins.h"
 
 using ablate::PluginRegistry;

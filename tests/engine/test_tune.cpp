@@ -11,9 +11,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "ablate/plugin_registry.h"
-#include "ablate/sweep.h"
-#include "ablate/tune.h"
+#include "ablate/engine/plugin_registry.h"
+#include "ablate/engine/sweep.h"
+#include "ablate/engine/tune.h"
 #include "builtin_plugins.h"
 
 namespace fs = std::filesystem;

@@ -10,9 +10,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "ablate/error.h"
-#include "ablate/plugin_registry.h"
-#include "ablate/sweep.h"
+#include "ablate/engine/error.h"
+#include "ablate/engine/plugin_registry.h"
+#include "ablate/engine/sweep.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const ablate::PluginRegistry registry;  // empty: no plugin is needed to reach the parser

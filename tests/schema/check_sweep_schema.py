@@ -23,7 +23,7 @@ import yaml
 
 
 class AblateYamlLoader(yaml.SafeLoader):
-    """Reads plain scalars as ablate does (core/src/engine/yaml_json.cpp: YAML 1.2's core schema,
+    """Reads plain scalars as ablate does (core/engine/src/sweep/yaml_json.cpp: YAML 1.2's core schema,
     decimal only). PyYAML's YAML 1.1 rules differ: `lr: 1e-3` would be a string, `yes` a boolean,
     `010` octal. yaml-language-server reads YAML 1.2 too."""
 
@@ -151,6 +151,8 @@ def main():
 
     work_dir = tempfile.TemporaryDirectory(prefix="ablate_schema_check_")  # removed at exit
     work = pathlib.Path(work_dir.name)
+    # The accepted JSONL corpus: `expand` refuses a corpus path that is not on disk.
+    (work / "docs.jsonl").write_text('{"body": "a document"}\n')
     schema_file = work / "ablate-sweep.schema.json"
     subprocess.run([args.ablate, *plugin_args, "schema", "--out", str(schema_file)], check=True)
     schema = json.loads(schema_file.read_text())

@@ -79,7 +79,12 @@ name=$(basename "$(dirname "$(ls "$work"/out/*/sweep.json)")")
 "$ablate" status "$work/out/$name" | tee "$work/status.log"
 ls "$work/out/$name/slurm/"
 # Every run done, both shards ran as array tasks, and the report job wrote the report.
-! grep -q -E "pending|failed|running|interrupted" <(sed 1d "$work/status.log" | head -n -1)
+# (Not `! grep`: set -e ignores a negated command's status, so that line could never stop the script.)
+if grep -E "pending|failed|diverged|running|interrupted" <(sed 1d "$work/status.log" | head -n -1); then
+  echo "not every run is done (ablate status above)"
+  exit 1
+fi
+[[ $(tail -n 1 "$work/status.log") =~ ^[0-9]+\ done$ ]] || { echo "ablate status ends '$(tail -n 1 "$work/status.log")', not 'N done'"; exit 1; }
 [[ $(ls "$work/out/$name/slurm/" | grep -c -E '^[0-9]+_[01]\.out$') -eq 2 ]]
 ls "$work/out/$name/slurm/" | grep -q -- '-report.out$'
 grep -q "report:" "$work/out/$name/slurm/"*-report.out

@@ -10,7 +10,7 @@
 
 #include <torch/nn/module.h>
 
-#include "ablate/plugin_registry.h"
+#include "ablate/engine/plugin_registry.h"
 #include "builtin_plugins.h"
 #include "ablate/sdk/component.h"
 #include "ablate/sdk/rope_config.h"

@@ -9,9 +9,9 @@
 
 #include <ATen/Parallel.h>
 
-#include "ablate/data.h"
-#include "ablate/plugin_registry.h"
-#include "ablate/sweep.h"
+#include "ablate/engine/data.h"
+#include "ablate/engine/plugin_registry.h"
+#include "ablate/engine/sweep.h"
 
 namespace stateful_test {
 

@@ -14,7 +14,7 @@
 
 #include <ATen/ATen.h>
 
-#include "ablate/data.h"
+#include "ablate/engine/data.h"
 #include "batch_loader.h"
 
 namespace {

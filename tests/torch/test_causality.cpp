@@ -11,13 +11,13 @@
 #include <fmt/format.h>
 #include <torch/utils.h>
 
-#include "ablate/causality.h"
-#include "ablate/data.h"
-#include "ablate/model.h"
-#include "ablate/model_plan.h"
-#include "ablate/plugin_registry.h"
+#include "ablate/train/causality.h"
+#include "ablate/engine/data.h"
+#include "ablate/train/model.h"
+#include "ablate/engine/model_plan.h"
+#include "ablate/engine/plugin_registry.h"
 #include "ablate/sdk/component.h"
-#include "ablate/sweep.h"
+#include "ablate/engine/sweep.h"
 
 using namespace ablate;
 

@@ -8,9 +8,9 @@
 #include <ATen/ATen.h>
 #include <torch/nn/functional/activation.h>
 
-#include "ablate/causality.h"
-#include "ablate/model.h"
-#include "ablate/plugin_registry.h"
+#include "ablate/train/causality.h"
+#include "ablate/train/model.h"
+#include "ablate/engine/plugin_registry.h"
 #include "ablate/sdk/component.h"
 
 using namespace ablate;
@@ -106,11 +106,28 @@ TEST_CASE("mha with H query heads and 1 or H key/value heads has the formula's p
 }
 
 TEST_CASE("rmsnorm computes x * rsqrt(mean(x^2) + eps) * w", "[component]") {
-  auto norm = registry().create(spec(Kind::norm, "rmsnorm"), context(4));
-  const auto x = at::tensor({1.0f, 2.0f, 3.0f, 4.0f}).view({1, 1, 4});
-  const double rms = std::sqrt((1 + 4 + 9 + 16) / 4.0 + 1e-6);
-  const auto y = norm->forward(x);
-  for (int i = 0; i < 4; ++i) CHECK(y[0][0][i].item<double>() == Approx((i + 1) / rms).epsilon(1e-6));
+  // A random weight (a weight of ones would hide a missing or misplaced w) and inputs where eps is
+  // most of the denominator: x ~ 1e-4 gives mean(x^2) ~ 1e-8 against eps 1e-6 (or 1e-3).
+  const double eps = GENERATE(1e-6, 1e-3);
+  const double size = GENERATE(1.0, 1e-4);
+  CAPTURE(eps, size);
+  auto norm = registry().create(spec(Kind::norm, "rmsnorm", {{{"eps", eps}}}), context(8));
+  const auto gen = at::make_generator<at::CPUGeneratorImpl>(11);
+  {
+    at::NoGradGuard no_grad;
+    param(*norm, "weight").copy_(at::randn({8}, gen));
+  }
+  const auto x = at::randn({2, 3, 8}, gen) * size;
+  const auto xd = x.to(at::kDouble), w = param(*norm, "weight").detach().to(at::kDouble);
+  const auto expected = xd / at::sqrt(xd.pow(2).mean(-1, true) + eps) * w;
+  const auto y = norm->forward(x).to(at::kDouble);
+  INFO("max |y - expected| = " << (y - expected).abs().max().item<double>());
+  // fp32 arithmetic on values of order 1: a few float ulps.
+  CHECK(at::allclose(y, expected, 1e-5, 1e-6));
+  if (size < 1.0) {
+    // eps really decides these: the formula without it, or with eps inside the sqrt left out, is far off.
+    CHECK_FALSE(at::allclose(y, xd / at::sqrt(xd.pow(2).mean(-1, true)) * w, 1e-2, 1e-3));
+  }
 }
 
 TEST_CASE("swiglu computes W_down (SiLU(W_gate x) * W_up x) and silu computes W2 SiLU(W1 x)", "[component]") {

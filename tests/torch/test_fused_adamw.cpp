@@ -13,9 +13,9 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
-#include "ablate/fused_adamw.h"
-#include "ablate/grad_clip.h"
-#include "ablate/trainer.h"
+#include "ablate/train/fused_adamw.h"
+#include "ablate/train/grad_clip.h"
+#include "ablate/train/trainer.h"
 
 namespace {
 

@@ -12,11 +12,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 
-#include "ablate/data.h"
-#include "ablate/muon.h"
-#include "ablate/precision.h"
-#include "ablate/sweep.h"
-#include "ablate/trainer.h"
+#include "ablate/engine/data.h"
+#include "ablate/train/muon.h"
+#include "ablate/train/precision.h"
+#include "ablate/engine/sweep.h"
+#include "ablate/train/trainer.h"
 
 TEST_CASE("the learning rate warms up linearly, then follows a cosine down to its floor", "[train]") {
   CHECK(ablate::scheduled_lr(0, 100, 10, 1.0, 0.1) == Approx(0.1));

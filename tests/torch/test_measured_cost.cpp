@@ -10,7 +10,7 @@
 #include <ATen/ATen.h>
 #include <torch/nn/modules/linear.h>
 
-#include "ablate/plugin_registry.h"
+#include "ablate/engine/plugin_registry.h"
 #include "ablate/sdk/component.h"
 #include "measured_cost.h"
 

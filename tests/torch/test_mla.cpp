@@ -1,16 +1,18 @@
 // The `mla` attention plugin (DeepSeek multi-head latent attention) against docs/components.md:
 // output shape, causality on the CPU backends, keys shared across heads when qk_nope_head_dim is 0,
 // parameter counts equal to their formula (exp1's `lora` and `enhanced` arms), and YaRN's m² on the
-// softmax scale. The module is checked against a reference written here from its own parameters.
+// softmax scale. The module is checked against a reference written here from its own parameters
+// (RoPE included: the reference rotates by the formula, not by the SDK's RoPE that the module uses).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include <ATen/ATen.h>
 
-#include "ablate/causality.h"
-#include "ablate/model.h"
-#include "ablate/plugin_registry.h"
+#include "ablate/train/causality.h"
+#include "ablate/train/model.h"
+#include "ablate/engine/plugin_registry.h"
 #include "ablate/sdk/component.h"
 #include "ablate/sdk/rope.h"
 #include "catch_torch.h"
@@ -62,6 +64,48 @@ at::Tensor linear(const torch::nn::Module& m, const std::string& name, const at:
 
 at::Tensor rms(const at::Tensor& x, const at::Tensor& w) { return x * at::rsqrt(x.pow(2).mean(-1, true) + 1e-6) * w; }
 
+// RoPE of docs/components.md written out here, not the SDK's rope_tables/apply_rope (the module
+// under test calls those, so a reference built on them would agree with any mistake in them):
+// angle t * θ'_i with θ_i = base^(-2i/D) (positions / f under linear; YaRN's ramp of dims), cos and
+// sin times s_m, and each pair (a, b) -> (a cos − b sin, a sin + b cos). x: (..., T, D), in double.
+at::Tensor rope_by_formula(const at::Tensor& x, const sdk::RopeConfig& c) {
+  const std::int64_t T = x.size(-2), D = x.size(-1);
+  REQUIRE((c.scaling == "none" || c.scaling == "linear" || c.scaling == "yarn"));
+  const double pi = 3.14159265358979323846;
+  // YaRN: c(β) = D ln(L_orig / (2πβ)) / (2 ln base); low = floor(c(beta_fast)), high = ceil(c(beta_slow)).
+  const auto correction = [&](double beta) {
+    return D * std::log(static_cast<double>(c.original_max_position) / (2.0 * pi * beta)) / (2.0 * std::log(c.base));
+  };
+  const double low = std::clamp(std::floor(correction(c.beta_fast)), 0.0, D - 1.0);
+  double high = std::clamp(std::ceil(correction(c.beta_slow)), 0.0, D - 1.0);
+  if (high == low) high += 0.001;
+  const auto g = [](double s, double m) { return s <= 1.0 ? 1.0 : 0.1 * m * std::log(s) + 1.0; };
+  const double s_m = c.scaling == "yarn" ? g(c.factor, c.mscale) / g(c.factor, c.mscale_all_dim) : 1.0;
+  auto cos = at::empty({T, D / 2}, at::kDouble), sin = at::empty({T, D / 2}, at::kDouble);
+  for (std::int64_t i = 0; i < D / 2; ++i) {
+    double theta = std::pow(c.base, -2.0 * static_cast<double>(i) / static_cast<double>(D));
+    if (c.scaling == "yarn") {
+      const double r = std::clamp((static_cast<double>(i) - low) / (high - low), 0.0, 1.0);
+      theta = theta / c.factor * r + theta * (1.0 - r);
+    }
+    for (std::int64_t t = 0; t < T; ++t) {
+      const double position = c.scaling == "linear" ? static_cast<double>(t) / c.factor : static_cast<double>(t);
+      cos[t][i] = s_m * std::cos(position * theta);
+      sin[t][i] = s_m * std::sin(position * theta);
+    }
+  }
+  const auto xd = x.to(at::kDouble);
+  const bool interleaved = c.pairing == "interleaved";
+  REQUIRE((interleaved || c.pairing == "half"));
+  // interleaved: a = x_{2i}, b = x_{2i+1}; half: a = x_i, b = x_{i+D/2}
+  const auto a = interleaved ? xd.slice(-1, 0, D, 2) : xd.slice(-1, 0, D / 2);
+  const auto b = interleaved ? xd.slice(-1, 1, D, 2) : xd.slice(-1, D / 2, D);
+  auto out = at::empty_like(xd);
+  (interleaved ? out.slice(-1, 0, D, 2) : out.slice(-1, 0, D / 2)).copy_(a * cos - b * sin);
+  (interleaved ? out.slice(-1, 1, D, 2) : out.slice(-1, D / 2, D)).copy_(a * sin + b * cos);
+  return out.to(x.scalar_type());
+}
+
 Reference reference(const torch::nn::Module& m, const at::Tensor& x, std::int64_t H, std::int64_t nope,
                     std::int64_t rope, std::int64_t dv, const sdk::RopeConfig& rope_config, double scale) {
   auto params = m.named_parameters();
@@ -69,12 +113,11 @@ Reference reference(const torch::nn::Module& m, const at::Tensor& x, std::int64_
   const bool q_lora = params.contains("q_a.weight");
   auto q = q_lora ? linear(m, "q_b", rms(linear(m, "q_a", x), params["q_a_norm_weight"])) : linear(m, "q", x);
   q = q.view({B, T, H, dqk}).transpose(1, 2);
-  const auto tables = sdk::rope_tables(rope_config, rope, T, x.device());
-  q = at::cat({q.slice(-1, 0, nope), sdk::apply_rope(q.slice(-1, nope, dqk), tables, rope_config.pairing)}, -1);
+  q = at::cat({q.slice(-1, 0, nope), rope_by_formula(q.slice(-1, nope, dqk), rope_config)}, -1);
 
   const auto ckv_krope = linear(m, "kv_a", x);  // (B, T, kv_lora + rope)
   const std::int64_t kv_lora = ckv_krope.size(-1) - rope;
-  const auto k_rope = sdk::apply_rope(ckv_krope.slice(-1, kv_lora).unsqueeze(1), tables, rope_config.pairing);
+  const auto k_rope = rope_by_formula(ckv_krope.slice(-1, kv_lora).unsqueeze(1), rope_config);
   const auto kv = linear(m, "kv_b", rms(ckv_krope.slice(-1, 0, kv_lora), params["kv_a_norm_weight"]))
                       .view({B, T, H, nope + dv})
                       .transpose(1, 2);

@@ -10,9 +10,9 @@
 #include <set>
 #include <vector>
 
-#include "ablate/causality.h"
-#include "ablate/model.h"
-#include "ablate/plugin_registry.h"
+#include "ablate/train/causality.h"
+#include "ablate/train/model.h"
+#include "ablate/engine/plugin_registry.h"
 #include "ablate/sdk/component.h"
 #include "ablate/sdk/moe_dispatch.h"
 

@@ -5,9 +5,9 @@
 #include <map>
 #include <set>
 
-#include "ablate/error.h"
-#include "ablate/plugin_check.h"
-#include "ablate/plugin_registry.h"
+#include "ablate/engine/error.h"
+#include "ablate/train/plugin_check.h"
+#include "ablate/engine/plugin_registry.h"
 #include "builtin_plugins.h"
 
 using namespace ablate;

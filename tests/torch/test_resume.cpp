@@ -16,12 +16,12 @@
 #include <fmt/format.h>
 #include <torch/serialize/input-archive.h>
 
-#include "ablate/checkpoint_store.h"
-#include "ablate/data.h"
-#include "ablate/model.h"
-#include "ablate/model_plan.h"
-#include "ablate/sweep.h"
-#include "ablate/trainer.h"
+#include "ablate/engine/checkpoint_store.h"
+#include "ablate/engine/data.h"
+#include "ablate/train/model.h"
+#include "ablate/engine/model_plan.h"
+#include "ablate/engine/sweep.h"
+#include "ablate/train/trainer.h"
 
 namespace {
 

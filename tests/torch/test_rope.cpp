@@ -1,5 +1,6 @@
-// RoPE (core/sdk/rope.cpp): the relative-position property and the scalings' frequencies
-// against values worked out by hand from the formulas of docs/components.md, "RoPE".
+// RoPE (core/sdk/src/rope.cpp): the rotation of each pairing and the scalings' frequencies
+// against values worked out by hand from the formulas of docs/components.md, "RoPE", and the
+// relative-position property that follows from them.
 #include "catch_torch.h"
 
 #include <cmath>
@@ -24,6 +25,40 @@ double rotated_score(const at::Tensor& qv, const at::Tensor& kv, std::int64_t p,
   return (qr[0][0][p] * kr[0][0][q]).sum().item<double>();
 }
 }  // namespace
+
+TEST_CASE("apply_rope turns each pair of dims by t * theta_i, pairing (2i, 2i+1) or (i, i + D/2)", "[rope]") {
+  // The relative-position property below holds for ANY fixed pairing of the dims, so it cannot tell
+  // interleaved from half: this checks the rotation element by element against the formula.
+  const std::string pairing = GENERATE("interleaved", "half");
+  CAPTURE(pairing);
+  RopeConfig config;
+  config.pairing = pairing;
+  const std::int64_t D = 8, T = 5;
+  const auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  const auto x = at::randn({2, 3, T, D}, gen).to(at::kDouble);
+  const auto y = ablate::sdk::apply_rope(x, ablate::sdk::rope_tables(config, D, T, at::kCPU), pairing);
+  REQUIRE(y.sizes() == x.sizes());
+  REQUIRE(y.scalar_type() == at::kDouble);
+  const auto xa = x.accessor<double, 4>();
+  const auto ya = y.accessor<double, 4>();
+  for (std::int64_t b = 0; b < 2; ++b)
+    for (std::int64_t h = 0; h < 3; ++h)
+      for (std::int64_t t = 0; t < T; ++t)
+        for (std::int64_t i = 0; i < D / 2; ++i) {
+          // the pair (a, c) -> (a cos - c sin, a sin + c cos) at angle t * base^(-2i/D)
+          const std::int64_t first = pairing == "interleaved" ? 2 * i : i;
+          const std::int64_t second = pairing == "interleaved" ? 2 * i + 1 : i + D / 2;
+          const double angle = static_cast<double>(t) * std::pow(10000.0, -2.0 * static_cast<double>(i) / D);
+          const double a = xa[b][h][t][first], c = xa[b][h][t][second];
+          CAPTURE(b, h, t, i);
+          // fp32 tables and arithmetic (docs/components.md): a few float ulps of |x| ~ 1
+          CHECK(ya[b][h][t][first] == Approx(a * std::cos(angle) - c * std::sin(angle)).margin(1e-5));
+          CHECK(ya[b][h][t][second] == Approx(a * std::sin(angle) + c * std::cos(angle)).margin(1e-5));
+        }
+  // Position 0 is not rotated at all; position 3 is (so the loop above compared real rotations).
+  CHECK(at::allclose(y.select(2, 0), x.select(2, 0), 1e-6, 1e-6));
+  CHECK_FALSE(at::allclose(y.select(2, 3), x.select(2, 3), 1e-2, 1e-2));
+}
 
 TEST_CASE("the rotated score depends only on the distance between positions", "[rope]") {
   const std::string pairing = GENERATE("interleaved", "half");

@@ -11,9 +11,9 @@
 #include <torch/utils.h>
 #include <unistd.h>
 
-#include "ablate/error.h"
-#include "ablate/safetensors.h"
-#include "ablate/safetensors_weights.h"
+#include "ablate/engine/error.h"
+#include "ablate/train/safetensors.h"
+#include "ablate/train/safetensors_weights.h"
 
 namespace {
 

@@ -15,11 +15,11 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
-#include "ablate/data.h"
-#include "ablate/error.h"
-#include "ablate/model.h"
-#include "ablate/model_plan.h"
-#include "ablate/sweep.h"
+#include "ablate/engine/data.h"
+#include "ablate/engine/error.h"
+#include "ablate/train/model.h"
+#include "ablate/engine/model_plan.h"
+#include "ablate/engine/sweep.h"
 #include "optimizers.h"
 #include "training_step.h"
 
@@ -65,7 +65,8 @@ struct Fixture : stateful_test::StatefulRun {
     ablate::Transformer model(ablate::plan_model(sweep.runs.at(0).config, data.vocab_size, registry), registry);
     model->train();
     // the trainer's optimizers for the sweep's `optimizer: {name: muon}`: Muon and fused AdamW
-    const ablate::RunOptimizers optimizers = ablate::make_optimizers(model, sweep.runs.at(0).config.at("train").at("optimizer"));
+    const ablate::RunOptimizers optimizers =
+        ablate::make_optimizers(model, ablate::decode_train_config(sweep.runs.at(0).config).optimizer);
     ablate::StepRecorder recorder;
     if (fault)
       recorder = [&out, f = *fault](const c10::Device&, const std::function<void()>& step) {

@@ -1,0 +1,515 @@
+// Running a sweep (see sweep_runner.h).
+#include "ablate/train/sweep_runner.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <exception>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "ablate/engine/atomic_file.h"
+#include "ablate/engine/build_info.h"
+#include "ablate/train/causality.h"
+#include "ablate/train/cost_check.h"
+#include "ablate/engine/data.h"
+#include "ablate/train/device.h"
+#include "ablate/engine/device_list.h"
+#include "ablate/engine/error.h"
+#include "ablate/train/generator_lock.h"
+#include "ablate/engine/halving_board.h"
+#include "ablate/engine/json_file.h"
+#include "ablate/train/model.h"
+#include "ablate/engine/model_plan.h"
+#include "ablate/train/precision.h"
+#include "ablate/engine/report.h"
+#include "ablate/engine/run_config.h"
+#include "ablate/engine/run_lock.h"
+#include "ablate/engine/sweep_clock.h"
+#include "ablate/train/trainer.h"
+#include "ablate/engine/tune.h"
+#include "ablate/engine/version_check.h"
+#include "ablate/engine/utc_time.h"
+
+namespace ablate {
+namespace {
+
+// Every line ablate run prints, from any worker, goes through one lock: concurrent runs interleave
+// whole lines, never parts of them, and stdout and stderr lines do not cut into each other.
+std::mutex console_mutex;
+void print(const std::string& line) {
+  std::lock_guard lock(console_mutex);
+  std::cout << line << std::endl;
+}
+void print_error(const std::string& line) {
+  std::lock_guard lock(console_mutex);
+  std::cerr << line << std::endl;
+}
+
+// sweep.json lists the runs; sweep.yaml is the sweep file as given (provenance for the report).
+void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
+  write_file_atomic(dir / "sweep.yaml", sweep.text);
+  const auto list = [](const std::vector<RunSpec>& specs) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& run : specs) {
+      out.push_back({{"id", run.id}, {"arm", run.arm}, {"seed", run.seed}, {"grid_point", run.grid_point}});
+      if (!run.tune_point.empty()) out.back()["tune_point"] = run.tune_point;
+    }
+    return out;
+  };
+  const nlohmann::json j = {{"name", sweep.name},
+                            {"file", std::filesystem::absolute(sweep.file).string()},
+                            {"baseline", sweep.baseline},
+                            {"arms", sweep.arms},
+                            {"seeds", sweep.seeds},
+                            {"report", sweep.target_loss ? nlohmann::json{{"target_loss", *sweep.target_loss}}
+                                                         : nlohmann::json::object()},
+                            {"budget", sweep.budget ? nlohmann::json{{"kind", sweep.budget->kind},
+                                                                     {"value", sweep.budget->value}}
+                                                    : nlohmann::json(nullptr)},
+                            {"started", utc_now()},
+                            {"ablate_version", ablate_version()},
+                            {"ablate_git_commit", ablate_git_commit()},
+                            {"runs", list(sweep.runs)},
+                            {"tune_runs", list(sweep.tune_runs)},
+                            {"replication_pending", sweep.replication_pending}};
+  write_file_atomic(dir / "sweep.json", j.dump(2));
+}
+
+// The key of a run's model as the proofs see it: its model section, seq_len and vocabulary.
+std::string model_key(const RunSpec& run) {
+  const DataConfig data = decode_data_config(run.config);
+  return nlohmann::json{decode_model_config(run.config).section, data.seq_len, tokenizer_vocab_size(data.section)}
+      .dump();
+}
+
+// The first run (replication, then tuning) of every distinct model of the sweep, by model_key.
+std::vector<const RunSpec*> one_run_per_model(const Sweep& sweep) {
+  std::set<std::string> seen;
+  std::vector<const RunSpec*> firsts;
+  for (const auto* runs : {&sweep.runs, &sweep.tune_runs})
+    for (const RunSpec& run : *runs)
+      if (seen.insert(model_key(run)).second) firsts.push_back(&run);
+  return firsts;
+}
+
+// The same distinct models are measured (cost_check.h): a component whose measured FLOPs or active
+// parameters differ from its plugin's cost() refuses the sweep with both numbers, unless the sweep
+// names the plugin in trust.accept_declared_cost. Returns the checks of each model (by model_key)
+// for the runs' summaries.
+std::map<std::string, nlohmann::json> check_model_costs(const Sweep& sweep, const PluginRegistry& registry,
+                                                        const c10::Device& device) {
+  std::map<std::string, nlohmann::json> by_model;
+  for (const RunSpec* run_ptr : one_run_per_model(sweep)) {
+    const RunSpec& run = *run_ptr;
+    const ModelPlan plan = plan_model(run.config, registry);
+    nlohmann::json checks = nlohmann::json::array();
+    for (const CostCheck& check : check_costs(plan, registry, device)) {
+      nlohmann::json j = check.to_json();
+      if (!check.matches()) {
+        const bool accepted = std::find(sweep.accept_declared_cost.begin(), sweep.accept_declared_cost.end(),
+                                        check.plugin) != sweep.accept_declared_cost.end();
+        if (!accepted)
+          throw Error(fmt::format("arm '{}': the {} costs other than its plugin declares: {}", run.arm, check.part,
+                                  check.describe()),
+                      fmt::format("fix the plugin's cost(); or, to train with its declared cost anyway (the report "
+                                  "flags every such run, and FLOP budgets are refused), add trust: "
+                                  "{{accept_declared_cost: [{}]}} to the sweep",
+                                  check.plugin),
+                      run.location_of(check.config_key));
+        if (sweep.budget && sweep.budget->kind == "flops")
+          throw Error(fmt::format("arm '{}': a FLOP budget needs the FLOPs each run really spends, and the {}'s "
+                                  "plugin declares other than it spends: {}",
+                                  run.arm, check.part, check.describe()),
+                      "fix the plugin's cost(), or use a budget of steps, tokens or seconds", sweep.budget->where);
+        j["accepted"] = true;
+        print_error(fmt::format("warning: arm '{}': {} (accepted by trust.accept_declared_cost; the report flags it)",
+                                run.arm, check.describe()));
+      }
+      checks.push_back(j);
+    }
+    by_model[model_key(run)] = checks;
+  }
+  return by_model;
+}
+
+// Every distinct model configuration of the sweep is built as its runs build it, moved off its
+// initialisation, and proven causal as a whole (causality.h) on every device the sweep trains on,
+// in the precision it trains in, before any run trains. A model that fails is refused, naming the
+// component, its block, the position and the mode, at the sweep line that chose the component.
+void prove_models_causal(const Sweep& sweep, const PluginRegistry& registry, const std::vector<c10::Device>& devices,
+                         const std::string& precision) {
+  for (const RunSpec* run_ptr : one_run_per_model(sweep)) {
+    const RunSpec& run = *run_ptr;
+    const ModelPlan plan = plan_model(run.config, registry);
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::string> names;
+    for (const c10::Device& device : devices) {
+      std::lock_guard generator_lock(default_generator_mutex());
+      seed_default_generators(static_cast<std::uint64_t>(run.seed), device);
+      Transformer model{nullptr};
+      try {
+        model = Transformer(plan, registry);
+      } catch (const Error& e) {
+        // At the line of the component whose plugin failed (the registry's message names it).
+        std::string key = "model";
+        const std::pair<const char*, const sdk::ComponentSpec*> slots[] = {
+            {"attention", &plan.attention}, {"ffn", &plan.ffn}, {"norm", &plan.norm},
+            {"dense_ffn", plan.dense_ffn ? &*plan.dense_ffn : nullptr}};
+        for (const auto& [slot, component] : slots)
+          if (component != nullptr && std::string(e.what()).find("'" + component->plugin + "'") != std::string::npos)
+            key = std::string("model.") + slot;
+        throw Error(fmt::format("the model of arm '{}' cannot be built, so it cannot be proven causal: {}", run.arm,
+                                e.what()),
+                    e.hint(), run.location_of(key));
+      }
+      move_off_initialisation(*model, static_cast<std::uint64_t>(run.seed) + 1);
+      model->to(device);
+      const CausalitySettings settings{.seq_len = plan.seq_len, .device = device,
+                                       .precision = parse_precision(precision, device)};
+      const CausalityVerdict verdict = check_model_causality(*model, settings);
+      if (!verdict.passed)
+        throw Error(fmt::format("the model of arm '{}' is not causal on {} ({}): {}", run.arm, device.str(),
+                                precision_name(settings.precision), verdict.describe()),
+                    "ablate refuses to train a model that can see the tokens it predicts or other sequences of its "
+                    "batch; `ablate check-plugin KIND NAME` checks one component alone",
+                    run.location_of(verdict.config_key.empty() ? "model" : verdict.config_key));
+      names.push_back(device.str());
+    }
+    print(fmt::format("model of arm '{}' (T = {}, {} blocks): proven causal in training and evaluation mode, gradients "
+                      "on and off{} ({:.1f} s)",
+                      run.arm, plan.seq_len, plan.n_layers,
+                      names.size() > 1 ? fmt::format(", on {}", fmt::join(names, ", ")) : "",
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
+  }
+}
+
+// Out of GPU memory: train again with half the micro-batch and twice the accumulation (the same
+// effective batch, and the sampler draws the same windows), from the run's last checkpoint, while
+// the micro-batch can be halved. The run id is the configured one; summary.json records the retries.
+nlohmann::json train_with_oom_retry(const RunSpec& run, const PreparedData& data, const PluginRegistry& registry,
+                                    const TrainSettings& settings) {
+  RunSpec attempt = run;
+  nlohmann::json retries = nlohmann::json::array();
+  for (;;) {
+    try {
+      nlohmann::json summary = train_run(attempt, data, registry, settings);
+      if (!retries.empty()) {
+        summary["oom_retries"] = retries;
+        write_file_atomic(settings.run_dir / "summary.json", summary.dump(2));
+      }
+      return summary;
+    } catch (const c10::OutOfMemoryError& e) {
+      release_cached_memory(settings.device);
+      const TrainConfig train = decode_train_config(attempt.config);
+      if (train.batch_size < 2 || train.batch_size % 2 != 0) throw;
+      const std::int64_t batch_size = train.batch_size / 2, grad_accum = train.grad_accum * 2;
+      write_micro_batch(attempt.config, batch_size, grad_accum);
+      retries.push_back({{"batch_size", batch_size}, {"grad_accum", grad_accum},
+                         {"error", std::string(e.what_without_backtrace()).substr(0, 300)}});
+      print(fmt::format("[{}] out of GPU memory; retrying with batch_size {} and grad_accum {} (same effective batch)",
+                        settings.label, batch_size, grad_accum));
+    }
+  }
+}
+
+/// Trains runs into `runs_dir`/<id> with one worker per entry of `workers` (a device; the same
+/// device may appear several times), each taking the next run of the queue: this shard's runs that
+/// are not finished and not locked by another process. Prepared data is shared between runs with
+/// the same data section; a failing run is recorded and its worker goes on; a stop signal ends the
+/// queue after every worker has checkpointed its run. With one worker it runs in the calling thread.
+struct RunQueue {
+  const PluginRegistry& registry;
+  const SweepRunOptions& options;
+  std::vector<c10::Device> workers;
+  std::filesystem::path cache_dir;
+  SweepRunResult& result;
+  HalvingBoard board{};  // the tune stage's evaluations of runs in flight
+  std::mutex mutex{};    // the queue's next run and `result`'s counts
+  std::mutex data_mutex{};
+  std::map<std::string, PreparedData> data_by_config{};  // runs with the same data share it
+  std::atomic<bool> aborting{false};  // an error outside any one run: every worker stops
+  std::map<std::string, nlohmann::json> cost_checks{};  // measured against declared, by model_key
+
+  using AfterEval = std::function<std::string(std::int64_t, double, double)>;
+  using AfterEvalFor = std::function<AfterEval(const RunSpec&)>;
+
+  int stop_signal() const { return options.stop_signal ? options.stop_signal->load() : 0; }
+  bool stopping() const { return stop_signal() != 0 || aborting.load(); }
+
+  void count(int SweepRunResult::*field) {
+    std::lock_guard lock(mutex);
+    ++(result.*field);
+  }
+
+  /// The prepared data of a data section, prepared once (one preparation at a time).
+  const PreparedData& prepared(const nlohmann::json& data_config) {
+    std::lock_guard lock(data_mutex);
+    auto it = data_by_config.find(data_config.dump());
+    if (it == data_by_config.end())
+      it = data_by_config
+               .emplace(data_config.dump(),
+                        prepare_data(data_config, cache_dir, [](const std::string& s) { print("data: " + s); }))
+               .first;
+    return it->second;
+  }
+
+  /// False when the queue was stopped by a signal or a run was interrupted.
+  bool train(const std::vector<RunSpec>& runs, const std::filesystem::path& runs_dir, const std::string& what,
+             const AfterEvalFor& after_eval_for) {
+    // A run directory written by a newer ablate is refused before anything is trained.
+    for (std::size_t i = 0; i < runs.size(); ++i)
+      if (in_shard(i, options.shard)) refuse_newer_run_dir(runs_dir / runs[i].id);
+    std::size_t to_train = 0;
+    for (std::size_t i = 0; i < runs.size(); ++i)
+      if (in_shard(i, options.shard) && !run_finished(run_status(runs_dir / runs[i].id))) ++to_train;
+    SweepClock clock(to_train, workers.size());
+    std::size_t next = 0;
+    std::exception_ptr error;
+    const auto work = [&](std::size_t worker) {
+      try {
+        use_device_in_this_thread(workers[worker]);
+        for (;;) {
+          std::size_t i = 0;
+          {
+            std::lock_guard lock(mutex);
+            if (stopping() || next >= runs.size()) return;
+            i = next++;
+            board.started(runs[i].id);  // under the queue's lock: earlier runs are on the board first
+          }
+          struct Ended {
+            HalvingBoard& board;
+            const std::string& id;
+            ~Ended() { board.ended(id); }
+          } ended{board, runs[i].id};
+          train_one(runs, i, runs_dir, what, after_eval_for, worker, clock);
+        }
+      } catch (...) {
+        std::lock_guard lock(mutex);
+        if (!error) error = std::current_exception();
+        aborting = true;  // the other workers checkpoint their runs and stop
+      }
+    };
+    if (workers.size() == 1) {
+      work(0);
+    } else {
+      std::vector<std::thread> threads;
+      for (std::size_t w = 0; w < workers.size(); ++w) threads.emplace_back(work, w);
+      for (auto& t : threads) t.join();
+    }
+    if (error) std::rethrow_exception(error);
+    return !stopping();
+  }
+
+  void train_one(const std::vector<RunSpec>& runs, std::size_t i, const std::filesystem::path& runs_dir,
+                 const std::string& what, const AfterEvalFor& after_eval_for, std::size_t worker, SweepClock& clock) {
+    const RunSpec& run = runs[i];
+    if (!in_shard(i, options.shard)) {
+      count(&SweepRunResult::not_in_shard);
+      return;
+    }
+    const c10::Device& device = workers[worker];
+    const auto run_dir = runs_dir / run.id;
+    std::string label = fmt::format("{}run {}/{} {} seed {}", what, i + 1, runs.size(), run.arm, run.seed);
+    if (!run.tune_point.empty()) label += " " + run.tune_point.dump();
+    if (const std::string status = run_status(run_dir); run_finished(status)) {
+      print(fmt::format("[{}] {} already {}, skipped", label, run.id, status));
+      count(&SweepRunResult::skipped);
+      return;
+    }
+    const LockAttempt attempt = try_lock_run(run_dir, options.lock_stale_after);
+    if (!attempt.warning.empty()) print_error(fmt::format("[{}] warning: {}", label, attempt.warning));
+    if (!attempt.lock) {
+      print(fmt::format("[{}] {} skipped: {}", label, run.id, attempt.held_by));
+      count(&SweepRunResult::locked);
+      return;
+    }
+    if (const std::string status = run_status(run_dir); run_finished(status)) {
+      count(&SweepRunResult::skipped);  // finished by another process between the check and the lock
+      return;
+    }
+    clock.run_started();
+    struct Ended {  // counted however the run ends, for the pass's time left
+      SweepClock& clock;
+      std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+      ~Ended() { clock.run_ended(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()); }
+    } ended{clock};
+    write_file_atomic(run_dir / "config.yaml", config_to_yaml(run.config));
+    write_file_atomic(run_dir / "config.json", run.config.dump(2));
+    try {
+      const PreparedData& data = prepared(decode_data_config(run.config).section);
+      print(fmt::format("[{}] {} training on {}{}", label, run.id, device_description(device),
+                        workers.size() > 1 ? fmt::format(" (worker {}/{})", worker + 1, workers.size()) : ""));
+      TrainSettings settings{.device = device,
+                             .precision = parse_precision(options.precision, device),
+                             .cuda_graph = parse_cuda_graph_policy(options.cuda_graph),
+                             .run_dir = run_dir,
+                             .label = label,
+                             .print = print,
+                             .checkpoint_every = options.checkpoint_every,
+                             .checkpoint_minutes = options.checkpoint_minutes,
+                             .stop_requested = [this](std::int64_t) { return stopping(); },
+                             .heartbeat = [&] { attempt.lock->heartbeat(); }};
+      settings.sweep_time_left = [&clock](double elapsed, double left) { return clock.describe(elapsed, left); };
+      if (after_eval_for) settings.after_eval = after_eval_for(run);
+      settings.shared_device = std::count(workers.begin(), workers.end(), device) > 1;
+      if (const auto it = cost_checks.find(model_key(run)); it != cost_checks.end()) settings.cost_check = it->second;
+      const auto summary = train_with_oom_retry(run, data, registry, settings);
+      std::lock_guard lock(mutex);
+      if (summary.at("status") == "diverged") ++result.diverged;
+      if (summary.at("status") == "failed") {  // its final weights failed the causality proof
+        ++result.failed;
+        print_error(fmt::format("[{}] failed: {}", label, summary.at("error").get<std::string>()));
+        return;
+      }
+      if (summary.at("status") == "interrupted") {
+        result.interrupted.push_back({run.id, summary.at("steps").get<std::int64_t>()});
+        return;
+      }
+      ++result.trained;
+    } catch (const std::exception& e) {
+      // One failing run must not end the sweep: record why and go on.
+      count(&SweepRunResult::failed);
+      nlohmann::json summary = {{"id", run.id}, {"arm", run.arm}, {"seed", run.seed}, {"status", "failed"},
+                                {"grid_point", run.grid_point}, {"error", e.what()}};
+      write_file_atomic(run_dir / "summary.json", summary.dump(2));
+      print_error(fmt::format("[{}] failed: {}", label, e.what()));
+    }
+    release_cached_memory(device);  // the next run starts with the GPU's memory free
+  }
+};
+
+/// The settings of a model section that make training draw random numbers: any dropout
+/// (model.dropout, attention's attn_dropout...) or noise (a router's noise_std) above 0, as dotted
+/// paths with their values ("model.ffn.noise_std = 0.1").
+void random_draws_in_training(const nlohmann::json& j, const std::string& path, std::set<std::string>& out) {
+  if (!j.is_object()) return;
+  for (const auto& [key, value] : j.items()) {
+    const bool draws = key.find("dropout") != std::string::npos || key.find("noise") != std::string::npos;
+    if (draws && value.is_number() && value.get<double>() > 0) out.insert(path + "." + key + " = " + value.dump());
+    random_draws_in_training(value, path + "." + key, out);
+  }
+}
+
+/// The workers' devices: --devices (each entry --runs-per-device times) or --device.
+std::vector<c10::Device> worker_slots(const SweepRunOptions& options) {
+  const std::vector<std::string> devices =
+      options.devices.empty() ? std::vector<std::string>{options.device} : parse_device_list(options.devices);
+  std::vector<c10::Device> slots;
+  for (const auto& text : worker_devices(devices, options.runs_per_device)) slots.push_back(parse_device(text));
+  return slots;
+}
+
+/// at::set_num_threads is process-wide: LibTorch keeps one intra-op thread count, which every thread
+/// that runs an operator (each worker) applies to its own OpenMP team. With several CPU workers,
+/// --threads (or LibTorch's default, one per core) is divided among them once, before they start.
+void set_intra_op_threads(const SweepRunOptions& options, const std::vector<c10::Device>& workers) {
+  const auto cpu_workers = static_cast<int>(std::count_if(workers.begin(), workers.end(), [](const c10::Device& d) {
+    return d.is_cpu();
+  }));
+  if (cpu_workers <= 1) {
+    if (options.threads > 0) at::set_num_threads(options.threads);
+    return;
+  }
+  const int total = options.threads > 0 ? options.threads : at::get_num_threads();
+  const int each = std::max(1, total / cpu_workers);
+  at::set_num_threads(each);
+  print(fmt::format("{} CPU workers share {} thread(s): {} intra-op thread(s) each{}", cpu_workers, total, each,
+                    total < cpu_workers ? " (more workers than threads: the cores are oversubscribed)" : ""));
+}
+
+/// True when every run has ended (done, stopped, failed or diverged) in `runs_dir`.
+bool all_ended(const std::vector<RunSpec>& runs, const std::filesystem::path& runs_dir) {
+  return std::all_of(runs.begin(), runs.end(), [&](const RunSpec& run) {
+    return run_ended(run_status(runs_dir / run.id));
+  });
+}
+
+}  // namespace
+
+std::filesystem::path sweep_directory(const Sweep& sweep, const std::filesystem::path& out_dir) {
+  return out_dir / sweep.name;
+}
+
+SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, const SweepRunOptions& options) {
+  const std::vector<c10::Device> workers = worker_slots(options);
+  set_intra_op_threads(options, workers);
+  std::vector<c10::Device> devices;  // distinct, in order
+  for (const auto& d : workers)
+    if (std::find(devices.begin(), devices.end(), d) == devices.end()) devices.push_back(d);
+  for (const auto& d : devices) parse_precision(options.precision, d);  // a bad value fails before training
+  if (parse_cuda_graph_policy(options.cuda_graph) == CudaGraphPolicy::required)
+    for (const auto& d : devices)
+      if (!d.is_cuda())
+        throw Error("--cuda-graph on needs CUDA devices, and " + d.str() + " is not one",
+                    "use --cuda-graph auto (graphs where the device has them) or off");
+  const auto cache_dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
+  SweepRunResult result;
+  result.sweep_dir = sweep_directory(sweep, options.out_dir);
+  std::filesystem::create_directories(result.sweep_dir / "runs");
+  write_sweep_json(sweep, result.sweep_dir);
+  prove_models_causal(sweep, registry, devices, options.precision);
+  if (workers.size() > 1) {
+    std::vector<std::string> names;
+    for (const auto& d : workers) names.push_back(d.str());
+    print(fmt::format("{} workers ({}), each training the next run of the queue", workers.size(), fmt::join(names, ", ")));
+    std::set<std::string> draws;
+    for (const auto* runs : {&sweep.runs, &sweep.tune_runs})
+      for (const auto& run : *runs) random_draws_in_training(decode_model_config(run.config).section, "model", draws);
+    if (!draws.empty() && devices.size() < workers.size())  // two workers share a device
+      print_error(fmt::format(
+          "warning: runs that draw random numbers while training ({}) share a device's generator with another "
+          "worker here: their draws interleave, so they are not reproducible (their initial weights and batches "
+          "still are); one worker per device (or one worker) trains them bit-identically",
+          fmt::join(draws, "; ")));
+  }
+
+  RunQueue queue{registry, options, workers, cache_dir, result};
+  queue.cost_checks = check_model_costs(sweep, registry, devices.front());
+  if (!sweep.tune) {
+    queue.train(sweep.runs, result.sweep_dir / "runs", "", {});
+  } else if (queue.train(sweep.tune_runs, result.sweep_dir / "tune", "tuning ", [&](const RunSpec& run) {
+               // With several workers the earlier tune points may still be training: wait for them to
+               // reach this rung (halving_board.h), so the verdict is the sequential one.
+               return [&sweep, &run, &queue, dir = result.sweep_dir](std::int64_t step, double loss, double accuracy) {
+                 queue.board.evaluated(run.id, step);
+                 queue.board.wait_for(halving_peers(sweep, run, step), [&queue] { return queue.stopping(); });
+                 return halving_verdict(sweep, run, step, loss, accuracy, dir);
+               };
+             })) {
+    // Tune, then replicate: each arm at its chosen point, once every tuning run (of every shard) has ended.
+    if (!all_ended(sweep.tune_runs, result.sweep_dir / "tune")) {
+      print("tune stage: some tuning runs are not finished (other shards or processes, or pending); the replication "
+            "runs start once they are: run the same command again then");
+    } else {
+      const TuneOutcome outcome = choose_tune_points(sweep, result.sweep_dir);
+      write_file_atomic(result.sweep_dir / "tune.json", outcome.table.dump(2));
+      const Sweep replication = parse_sweep(sweep.text, sweep.file, registry, &outcome.choices);
+      write_sweep_json(replication, result.sweep_dir);
+      for (const auto& group : outcome.table["groups"])
+        print(fmt::format("tune: arm '{}'{}: {}", group["arm"].get<std::string>(),
+                          group["grid_point"].empty() ? std::string() : " at " + group["grid_point"].dump(),
+                          group["chosen"].is_null()
+                              ? "no point chosen (" + group["reason"].get<std::string>() + ")"
+                              : "chose " + group["points"][group["chosen"].get<std::size_t>()]["values"].dump()));
+      queue.train(replication.runs, result.sweep_dir / "runs", "", {});
+    }
+  }
+  result.stopped_by = queue.stop_signal();
+  result.report = write_report(result.sweep_dir);
+  return result;
+}
+
+}  // namespace ablate
