@@ -192,6 +192,25 @@ PreparedData prepare_pretokenized(const nlohmann::json& corpus_config, const Tok
                                   std::int64_t seq_len, double val_fraction,
                                   const std::filesystem::path& cache_dir, const ProgressFn& progress);
 
+// ---- the split by document (data/split.cpp) ------------------------------------------------------
+
+struct Split {
+  std::vector<std::size_t> train, val;  // document indices, in corpus order
+};
+
+/// Fisher-Yates with a portable index draw (portable_random.h): the same order on every platform.
+std::vector<std::size_t> shuffled_indices(std::size_t n, std::int64_t seed);
+
+/// Shuffled documents go to validation until their characters reach `fraction` of all characters;
+/// at least one document goes to each side.
+Split split_documents(const std::vector<std::int64_t>& chars, double fraction, std::int64_t seed);
+
+/// Documents (of either split) whose exact text also occurs in the other split.
+std::int64_t count_overlap(const Corpus& corpus, const Split& split);
+
+/// Documents and characters of one side.
+SplitStats stats_of(const std::vector<std::size_t>& docs, const std::vector<std::int64_t>& chars);
+
 // ---- cache entries (data/prepare.cpp) -----------------------------------------------------------
 
 inline constexpr int kCacheFormat = 1;  // bump when the layout or any derivation step changes

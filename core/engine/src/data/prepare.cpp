@@ -15,7 +15,6 @@
 // concurrent builds of one entry are safe but duplicate work (both write identical files).
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -44,49 +43,6 @@ using namespace data_internal;
 
 static_assert(std::endian::native == std::endian::little,
               "token streams are mapped as little-endian uint32");
-
-// ---- TokenStream --------------------------------------------------------------------------------
-
-TokenStream::TokenStream(const fs::path& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno)));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size % sizeof(std::uint32_t) != 0) {
-    ::close(fd);
-    throw Error(fmt::format("{}: not a token stream (size {} is not a multiple of 4)",
-                            file.string(), static_cast<long long>(st.st_size)),
-                "delete the cache entry; it will be rebuilt");
-  }
-  mapped_bytes_ = static_cast<std::size_t>(st.st_size);
-  if (mapped_bytes_ > 0) {  // mmap of 0 bytes fails; an empty stream maps nothing
-    void* p = ::mmap(nullptr, mapped_bytes_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      const int err = errno;
-      ::close(fd);
-      throw Error(fmt::format("{}: cannot map: {}", file.string(), std::strerror(err)));
-    }
-    mapping_ = p;
-    data_ = static_cast<const std::uint32_t*>(p);
-    size_ = mapped_bytes_ / sizeof(std::uint32_t);
-  }
-  ::close(fd);  // the mapping keeps the file alive
-}
-
-TokenStream::~TokenStream() {
-  if (mapping_ != nullptr) ::munmap(mapping_, mapped_bytes_);
-}
-
-TokenStream::TokenStream(TokenStream&& other) noexcept { *this = std::move(other); }
-
-TokenStream& TokenStream::operator=(TokenStream&& other) noexcept {
-  if (this == &other) return *this;
-  if (mapping_ != nullptr) ::munmap(mapping_, mapped_bytes_);
-  data_ = std::exchange(other.data_, nullptr);
-  size_ = std::exchange(other.size_, 0);
-  mapping_ = std::exchange(other.mapping_, nullptr);
-  mapped_bytes_ = std::exchange(other.mapped_bytes_, 0);
-  return *this;
-}
 
 // ---- small helpers ------------------------------------------------------------------------------
 
@@ -212,71 +168,6 @@ struct WorkDir {
   WorkDir(const WorkDir&) = delete;
   WorkDir& operator=(const WorkDir&) = delete;
 };
-
-// ---- split --------------------------------------------------------------------------------------
-
-struct Split {
-  std::vector<std::size_t> train, val;  // document indices, in corpus order
-};
-
-// Fisher-Yates with a portable index draw (portable_random.h), so the split is the same on every
-// platform.
-std::vector<std::size_t> shuffled_indices(std::size_t n, std::int64_t seed) {
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
-  for (std::size_t i = n; i > 1; --i) {
-    const std::size_t j = draw_below(rng, i);
-    std::swap(order[i - 1], order[j]);
-  }
-  return order;
-}
-
-// Shuffled documents go to validation until their characters reach `fraction` of all characters;
-// at least one document goes to each side.
-Split split_documents(const std::vector<std::int64_t>& chars, double fraction, std::int64_t seed) {
-  const std::int64_t total = std::accumulate(chars.begin(), chars.end(), std::int64_t{0});
-  const double target = fraction * static_cast<double>(total);
-  const auto order = shuffled_indices(chars.size(), seed);
-  Split split;
-  std::int64_t val_chars = 0;
-  for (std::size_t k = 0; k < order.size(); ++k) {
-    const bool val_full = !split.val.empty() && static_cast<double>(val_chars) >= target;
-    const bool last_for_train = split.train.empty() && k + 1 == order.size();
-    if (val_full || last_for_train) {
-      split.train.push_back(order[k]);
-    } else {
-      split.val.push_back(order[k]);
-      val_chars += chars[order[k]];
-    }
-  }
-  std::sort(split.train.begin(), split.train.end());
-  std::sort(split.val.begin(), split.val.end());
-  return split;
-}
-
-std::pair<std::uint64_t, std::uint64_t> content_hash(const std::string& text) {
-  const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
-  return {h.high64, h.low64};
-}
-
-// Documents (of either split) whose exact text also occurs in the other split.
-std::int64_t count_overlap(const Corpus& corpus, const Split& split) {
-  std::set<std::pair<std::uint64_t, std::uint64_t>> train, val;
-  for (auto i : split.train) train.insert(content_hash(corpus.documents[i]));
-  for (auto i : split.val) val.insert(content_hash(corpus.documents[i]));
-  std::int64_t overlap = 0;
-  for (auto i : split.train) overlap += val.count(content_hash(corpus.documents[i]));
-  for (auto i : split.val) overlap += train.count(content_hash(corpus.documents[i]));
-  return overlap;
-}
-
-SplitStats stats_of(const std::vector<std::size_t>& docs, const std::vector<std::int64_t>& chars) {
-  SplitStats s;
-  s.documents = static_cast<std::int64_t>(docs.size());
-  for (auto i : docs) s.characters += chars[i];
-  return s;
-}
 
 std::vector<const std::string*> documents_of(const Corpus& corpus,
                                              const std::vector<std::size_t>& indices) {
