@@ -3,11 +3,13 @@
 #include "sweep/model_checks.h"
 
 #include <initializer_list>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "ablate/engine/data.h"
+#include "ablate/engine/run_config.h"
 
 namespace ablate::sweep_internal {
 namespace {
@@ -40,16 +42,18 @@ SourceLocation responsible(const RunSpec& spec, const std::vector<std::string>& 
 
 void check_model(const json& config, const RunSpec& where, const std::vector<std::string>& overridden,
                  const PluginRegistry& registry, const std::string& context) {
-  const json& model = config.at("model");
-  const std::int64_t n_layers = model.at("n_layers").get<std::int64_t>();
-  const std::int64_t first_dense = model.at("first_dense_layers").get<std::int64_t>();
+  // Typed (run_config.h): the same fields the plan and the trainer read.
+  const ModelConfig model = decode_model_config(config);
+  const DataConfig data = decode_data_config(config);
+  const std::int64_t n_layers = model.n_layers;
+  const std::int64_t first_dense = model.first_dense_layers;
   if (first_dense > n_layers)
     throw Error(fmt::format("'first_dense_layers' ({}) must be at most n_layers ({})", first_dense, n_layers), context,
                 responsible(where, overridden, {"model.first_dense_layers", "model.n_layers"}));
-  const sdk::Kind ffn_kind = registry.find(sdk::Kind::mlp, model.at("ffn").at("plugin").get<std::string>())
+  const sdk::Kind ffn_kind = registry.find(sdk::Kind::mlp, model.ffn.at("plugin").get<std::string>())
                                  ? sdk::Kind::mlp
                                  : sdk::Kind::moe;
-  if (first_dense > 0 && ffn_kind == sdk::Kind::moe && model.at("dense_ffn").is_null())
+  if (first_dense > 0 && ffn_kind == sdk::Kind::moe && !model.dense_ffn)
     throw Error(fmt::format("'first_dense_layers' is {} but 'dense_ffn' is not set: with an MoE ffn the first "
                             "blocks need a dense MLP",
                             first_dense),
@@ -60,29 +64,32 @@ void check_model(const json& config, const RunSpec& where, const std::vector<std
   // needs a row for each of its tokens.
   std::int64_t tokenizer_vocab = 0;
   try {
-    tokenizer_vocab = tokenizer_vocab_size(config.at("data"));
+    tokenizer_vocab = tokenizer_vocab_size(data.section);
   } catch (const Error& e) {
     throw Error(e.what(), context.empty() ? e.hint() : context, responsible(where, overridden, {"data.tokenizer"}));
   }
-  if (const json& vocab = model.at("vocab_size"); !vocab.is_null() && vocab.get<std::int64_t>() < tokenizer_vocab)
-    throw Error(fmt::format("model.vocab_size {} is smaller than the tokenizer's vocabulary {}",
-                            vocab.get<std::int64_t>(), tokenizer_vocab),
+  if (model.vocab_size && *model.vocab_size < tokenizer_vocab)
+    throw Error(fmt::format("model.vocab_size {} is smaller than the tokenizer's vocabulary {}", *model.vocab_size,
+                            tokenizer_vocab),
                 fmt::format("{}leave model.vocab_size unset to use the tokenizer's",
                             context.empty() ? "" : context + "; "),
                 responsible(where, overridden, {"model.vocab_size", "data.tokenizer"}));
 
   sdk::ModelContext ctx;
-  ctx.d_model = model.at("d_model").get<std::int64_t>();
+  ctx.d_model = model.d_model;
   ctx.n_layers = n_layers;
   ctx.layer_index = 0;
-  ctx.seq_len = config.at("data").at("seq_len").get<std::int64_t>();
-  ctx.dropout = model.at("dropout").get<double>();
-  ctx.rope = rope_config(model.at("rope"));
+  ctx.seq_len = data.seq_len;
+  ctx.dropout = model.dropout;
+  ctx.rope = model.rope;
   ctx = registry.bind(ctx);
-  const std::pair<const char*, sdk::Kind> slots[] = {
-      {"attention", sdk::Kind::attention}, {"ffn", ffn_kind}, {"dense_ffn", sdk::Kind::mlp}, {"norm", sdk::Kind::norm}};
-  for (const auto& [slot, kind] : slots) {
-    const json& component = model.at(slot);
+  const json none;
+  const std::tuple<const char*, sdk::Kind, const json&> slots[] = {
+      {"attention", sdk::Kind::attention, model.attention},
+      {"ffn", ffn_kind, model.ffn},
+      {"dense_ffn", sdk::Kind::mlp, model.dense_ffn ? *model.dense_ffn : none},
+      {"norm", sdk::Kind::norm, model.norm}};
+  for (const auto& [slot, kind, component] : slots) {
     if (component.is_null()) continue;
     const std::string path = std::string("model.") + slot;
     try {
