@@ -13,6 +13,7 @@
 
 #include "ablate/train/plan.h"
 #include "ablate/train/precision.h"
+#include "ablate/engine/seed_rounds.h"
 #include "ablate/engine/seeds_advice.h"
 #include "ablate/engine/sweep.h"
 #include "ablate/train/sweep_runner.h"
@@ -75,10 +76,11 @@ void run_plan(const PlanOptions& options, const GlobalOptions& global) {
     std::cout << fmt::format("sweep '{}' ({}): {} runs = {} arm(s) x {} grid point(s) x {} seed(s){}\n", sweep.name,
                              sweep.file.string(), plan.replication_runs, sweep.arms.size(), plan.grid_points,
                              sweep.seeds.size(),
-                             sweep.tune ? fmt::format(", after {} tuning runs (each arm's first tune point stands in "
+                             (sweep.seeds_on_demand ? std::string(" at most (seeds on demand)") : std::string()) +
+                             (sweep.tune ? fmt::format(", after {} tuning runs (each arm's first tune point stands in "
                                                       "for its replication runs until tuning chooses)",
                                                       plan.tuning_runs)
-                                        : "");
+                                        : ""));
     if (!options.out_dir.empty())
       std::cout << fmt::format("already done in {}: {} of {}; to train: {}\n",
                                sweep_directory(sweep, options.out_dir).string(), done, n_runs, n_runs - done);
@@ -122,6 +124,16 @@ void run_plan(const PlanOptions& options, const GlobalOptions& global) {
                                n_runs - done, format_seconds(total));
     else
       std::cout << "no time estimate (--warmup-steps 0)\n";
+  }
+
+  if (sweep.seeds_on_demand) {
+    const SeedsOnDemandPlan on_demand = plan_seeds_on_demand(sweep);
+    nlohmann::json expected = nlohmann::json::array();
+    for (const auto& a : on_demand.at)
+      expected.push_back({{"effect_sd", a.effect}, {"expected_runs", a.expected_runs}, {"significant", a.significant}});
+    out["seeds_on_demand"] = {{"min_runs", on_demand.min_runs}, {"max_runs", on_demand.max_runs},
+                              {"spending_alpha", on_demand.spending_alpha}, {"expected", expected}};
+    if (!options.json) std::cout << on_demand.describe() << "\n";
   }
 
   if (!options.from_dir.empty()) {

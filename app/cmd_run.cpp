@@ -69,6 +69,11 @@ void run_run(RunOptions options, const GlobalOptions& global) {
                                  sweep.tune->seeds.size() * sweep.seeds.size(),
                              sweep.arms.size(), sweep.seeds.size())
               << std::endl;
+  else if (sweep.seeds_on_demand)
+    std::cout << fmt::format("sweep '{}': up to {} runs ({} arms x {} to {} seeds on demand{})", sweep.name,
+                             sweep.runs.size(), sweep.arms.size(), sweep.seeds_on_demand->design.n_start,
+                             sweep.seeds.size(), sweep.runs.size() > sweep.arms.size() * sweep.seeds.size() ? " x grid" : "")
+              << std::endl;
   else
     std::cout << fmt::format("sweep '{}': {} runs ({} arms x {} seeds{})", sweep.name, sweep.runs.size(),
                              sweep.arms.size(), sweep.seeds.size(),

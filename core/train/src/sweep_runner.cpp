@@ -37,6 +37,9 @@
 #include "ablate/engine/report.h"
 #include "ablate/engine/run_config.h"
 #include "ablate/engine/run_lock.h"
+#include "ablate/engine/seed_rounds.h"
+#include "ablate/engine/sequential.h"
+#include "ablate/engine/shard.h"
 #include "ablate/engine/sweep_clock.h"
 #include "ablate/train/trainer.h"
 #include "ablate/engine/tune.h"
@@ -60,11 +63,15 @@ void print_error(const std::string& line) {
 }
 
 // sweep.json lists the runs; sweep.yaml is the sweep file as given (provenance for the report).
-void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
+// With seeds on demand, `runs` lists only the runs its rounds have asked for so far (`wanted`,
+// seed_rounds.h): the report compares what was trained, not the seeds that were never needed.
+void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir,
+                      const std::vector<std::string>* wanted = nullptr) {
   write_file_atomic(dir / "sweep.yaml", sweep.text);
-  const auto list = [](const std::vector<RunSpec>& specs) {
+  const auto list = [](const std::vector<RunSpec>& specs, const std::vector<std::string>* only) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& run : specs) {
+      if (only && std::find(only->begin(), only->end(), run.id) == only->end()) continue;
       out.push_back({{"id", run.id}, {"arm", run.arm}, {"seed", run.seed}, {"grid_point", run.grid_point}});
       if (!run.tune_point.empty()) out.back()["tune_point"] = run.tune_point;
     }
@@ -75,6 +82,7 @@ void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
                             {"baseline", sweep.baseline},
                             {"arms", sweep.arms},
                             {"seeds", sweep.seeds},
+                            {"seeds_on_demand", sweep.seeds_on_demand ? nlohmann::json(true) : nlohmann::json(false)},
                             {"report", sweep.target_loss ? nlohmann::json{{"target_loss", *sweep.target_loss}}
                                                          : nlohmann::json::object()},
                             {"budget", sweep.budget ? nlohmann::json{{"kind", sweep.budget->kind},
@@ -83,8 +91,8 @@ void write_sweep_json(const Sweep& sweep, const std::filesystem::path& dir) {
                             {"started", utc_now()},
                             {"ablate_version", ablate_version()},
                             {"ablate_git_commit", ablate_git_commit()},
-                            {"runs", list(sweep.runs)},
-                            {"tune_runs", list(sweep.tune_runs)},
+                            {"runs", list(sweep.runs, wanted)},
+                            {"tune_runs", list(sweep.tune_runs, nullptr)},
                             {"replication_pending", sweep.replication_pending}};
   write_file_atomic(dir / "sweep.json", j.dump(2));
 }
@@ -159,15 +167,23 @@ struct RunQueue {
     return it->second;
   }
 
+  /// Which runs of a list this process takes: by default those of its --shard by position in the
+  /// list; a round of seeds on demand passes each run's position in the sweep instead.
+  using Mine = std::function<bool(std::size_t)>;
+  Mine mine_by_position() const {
+    return [this](std::size_t i) { return in_shard(i, options.shard); };
+  }
+
   /// False when the queue was stopped by a signal or a run was interrupted.
   bool train(const std::vector<RunSpec>& runs, const std::filesystem::path& runs_dir, const std::string& what,
-             const AfterEvalFor& after_eval_for) {
+             const AfterEvalFor& after_eval_for, Mine mine = {}) {
+    if (!mine) mine = mine_by_position();
     // A run directory written by a newer ablate is refused before anything is trained.
     for (std::size_t i = 0; i < runs.size(); ++i)
-      if (in_shard(i, options.shard)) refuse_newer_run_dir(runs_dir / runs[i].id);
+      if (mine(i)) refuse_newer_run_dir(runs_dir / runs[i].id);
     std::size_t to_train = 0;
     for (std::size_t i = 0; i < runs.size(); ++i)
-      if (in_shard(i, options.shard) && !run_finished(run_status(runs_dir / runs[i].id))) ++to_train;
+      if (mine(i) && !run_finished(run_status(runs_dir / runs[i].id))) ++to_train;
     SweepClock clock(to_train, workers.size());
     std::size_t next = 0;
     std::exception_ptr error;
@@ -187,7 +203,7 @@ struct RunQueue {
             const std::string& id;
             ~Ended() { board.ended(id); }
           } ended{board, runs[i].id};
-          train_one(runs, i, runs_dir, what, after_eval_for, worker, clock);
+          train_one(runs, i, runs_dir, what, after_eval_for, worker, clock, mine);
         }
       } catch (...) {
         std::lock_guard lock(mutex);
@@ -207,9 +223,10 @@ struct RunQueue {
   }
 
   void train_one(const std::vector<RunSpec>& runs, std::size_t i, const std::filesystem::path& runs_dir,
-                 const std::string& what, const AfterEvalFor& after_eval_for, std::size_t worker, SweepClock& clock) {
+                 const std::string& what, const AfterEvalFor& after_eval_for, std::size_t worker, SweepClock& clock,
+                 const Mine& mine) {
     const RunSpec& run = runs[i];
-    if (!in_shard(i, options.shard)) {
+    if (!mine(i)) {
       count(&SweepRunResult::not_in_shard);
       return;
     }
@@ -330,6 +347,101 @@ bool all_ended(const std::vector<RunSpec>& runs, const std::filesystem::path& ru
   });
 }
 
+/// The runs of `runs` that have not ended and that no process holds the lock of.
+std::vector<std::size_t> untaken(const std::vector<RunSpec>& runs, const std::filesystem::path& runs_dir) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    if (!run_ended(run_status(runs_dir / runs[i].id)) && !lock_holder(runs_dir / runs[i].id)) out.push_back(i);
+  return out;
+}
+
+/// The replication runs of a sweep with seeds on demand, in rounds (seed_rounds.h): replay the
+/// rounds from the run directories, train what the round in progress still needs, and replay
+/// again, until every comparison with the baseline is decided. Each pass this process first trains
+/// the round's runs of its --shard (by the run's position in the sweep, so every shard splits a
+/// round alike), then those no process has taken (another shard's not started yet, or left by a
+/// process that ended), then waits for the ones other processes are training. sweep.json lists the
+/// runs asked for so far, seed_rounds.json the rounds and the decisions (for the report).
+bool train_in_seed_rounds(const Sweep& sweep, RunQueue& queue, const std::filesystem::path& sweep_dir) {
+  stats::SequentialDesign design = sweep.seeds_on_demand->design;
+  const stats::SequentialCalibration calibration = stats::calibrate_spending(design);
+  // Where the simulation finds no excess over α, the boundaries spend α itself (and say so).
+  if (calibration.spending_alpha < design.alpha) design.spending_alpha = calibration.spending_alpha;
+  print(fmt::format("seeds on demand: {} to {} seeds per arm, {} more a round, until each comparison with '{}' is "
+                    "decided{}; {} test, α = {:g} over all rounds (O'Brien–Fleming spending of the calibrated "
+                    "α' = {:.4g})",
+                    design.n_start, design.n_max, design.n_step, sweep.baseline,
+                    design.ci_halfwidth > 0 ? fmt::format(" or its interval within ±{:g}", design.ci_halfwidth) : "",
+                    design.paired ? "paired t" : "Welch", design.alpha, design.spent_alpha()));
+  const std::vector<SeedCandidate> candidates = seed_candidates(sweep);
+  std::map<std::string, std::size_t> position;  // run id → its index in sweep.runs
+  for (std::size_t i = 0; i < sweep.runs.size(); ++i) position[sweep.runs[i].id] = i;
+  const auto runs_dir = sweep_dir / "runs";
+  std::size_t announced = 0;  // rounds announced so far
+  std::set<std::string> decided;
+  auto last_full_pass = std::chrono::steady_clock::now();
+  for (;;) {
+    const SeedRounds rounds = replay_seed_rounds(design, candidates, sweep.baseline, [&](const std::string& id) {
+      return seed_run_result(runs_dir / id);
+    });
+    write_sweep_json(sweep, sweep_dir, &rounds.wanted);
+    nlohmann::json state = rounds.to_json();
+    state["calibration"] = {{"spending_alpha", calibration.spending_alpha},
+                            {"uncalibrated_rate", calibration.uncalibrated_rate},
+                            {"calibrated_rate", calibration.calibrated_rate},
+                            {"replicates", calibration.replicates}};  // design's spending_alpha: what was used
+    write_file_atomic(sweep_dir / "seed_rounds.json", state.dump(2));
+    for (const auto& c : rounds.comparisons)
+      if (c.decided && decided.insert(c.arm + "\n" + c.group).second)
+        print(fmt::format("seeds on demand: '{}'{} against '{}': {}", c.arm, c.group == "{}" ? "" : " at " + c.group,
+                          sweep.baseline, c.reason));
+    if (rounds.complete) {
+      print(fmt::format("seeds on demand: every comparison decided after {} round(s), {} runs", rounds.rounds.size(),
+                        rounds.wanted.size()));
+      return true;
+    }
+    const SeedRound& round = rounds.rounds.back();
+    if (rounds.rounds.size() != announced) {
+      announced = rounds.rounds.size();
+      print(fmt::format("seeds on demand: round {} of at most {}: {} seeds per arm for {} ({} runs, {} to train)",
+                        announced, rounds.planned.size(), round.seeds, fmt::join(round.comparisons, ", "),
+                        round.runs, rounds.to_train.size()));
+    }
+    std::vector<RunSpec> runs;
+    std::vector<std::size_t> at;  // each run's position in the sweep
+    for (const auto& id : rounds.to_train) {
+      at.push_back(position.at(id));
+      runs.push_back(sweep.runs[at.back()]);
+    }
+    const std::string what = fmt::format("round {} ", announced);
+    const auto every = [](std::size_t) { return true; };
+    std::vector<RunSpec> mine;
+    for (std::size_t i = 0; i < runs.size(); ++i)
+      if (in_shard(at[i], queue.options.shard)) mine.push_back(runs[i]);
+    if (!queue.train(mine, runs_dir, what, {}, every)) return false;
+    std::vector<RunSpec> left;
+    for (const std::size_t i : untaken(runs, runs_dir)) left.push_back(runs[i]);
+    if (!left.empty() && !queue.train(left, runs_dir, what, {}, every)) return false;
+    if (all_ended(runs, runs_dir)) continue;
+    // The rest are being trained by other processes. Once a minute every one is tried, which takes
+    // over the lock of a process that died (run_lock.h).
+    print(fmt::format("seeds on demand: waiting for runs of round {} that other processes are training", announced));
+    for (int tick = 0; tick < 100 && !queue.stopping() && !all_ended(runs, runs_dir); ++tick)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (queue.stopping()) return false;
+    if (std::chrono::steady_clock::now() - last_full_pass > std::chrono::minutes(1)) {
+      last_full_pass = std::chrono::steady_clock::now();
+      if (!queue.train(runs, runs_dir, what, {}, every)) return false;
+    }
+  }
+}
+
+/// The replication runs: all at once, or in rounds with seeds on demand.
+bool train_replication(const Sweep& sweep, RunQueue& queue, const std::filesystem::path& sweep_dir) {
+  if (sweep.seeds_on_demand) return train_in_seed_rounds(sweep, queue, sweep_dir);
+  return queue.train(sweep.runs, sweep_dir / "runs", "", {});
+}
+
 }  // namespace
 
 std::filesystem::path sweep_directory(const Sweep& sweep, const std::filesystem::path& out_dir) {
@@ -372,7 +484,7 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
   RunQueue queue{registry, options, workers, cache_dir, result};
   queue.cost_checks = check_model_costs(sweep, registry, devices.front(), print_error);
   if (!sweep.tune) {
-    queue.train(sweep.runs, result.sweep_dir / "runs", "", {});
+    train_replication(sweep, queue, result.sweep_dir);
   } else if (queue.train(sweep.tune_runs, result.sweep_dir / "tune", "tuning ", [&](const RunSpec& run) {
                // With several workers the earlier tune points may still be training: wait for them to
                // reach this rung (halving_board.h), so the verdict is the sequential one.
@@ -397,7 +509,7 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
                           group["chosen"].is_null()
                               ? "no point chosen (" + group["reason"].get<std::string>() + ")"
                               : "chose " + group["points"][group["chosen"].get<std::size_t>()]["values"].dump()));
-      queue.train(replication.runs, result.sweep_dir / "runs", "", {});
+      train_replication(replication, queue, result.sweep_dir);
     }
   }
   result.stopped_by = queue.stop_signal();

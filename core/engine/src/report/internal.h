@@ -94,6 +94,7 @@ struct SweepRecord {
   nlohmann::json meta;                  // sweep.json as read (provenance: started, git commit...)
   nlohmann::json budget;                // sweep.json's budget {"kind", "value"}, or null (equal steps)
   nlohmann::json tuning;                // tune.json (tune.h), or null without a tune stage
+  nlohmann::json seed_rounds;           // seed_rounds.json (seed_rounds.h), or null without seeds on demand
 };
 
 /// The runs of sweep.json; run directories it does not list are counted (left_out) and pooled only
@@ -167,6 +168,10 @@ std::string budget_title(const SweepRecord& sweep);
 std::string budget_section(const SweepRecord& sweep);
 /// The tune stage: rule, every point's tuning result, stopped points and each arm's choice ("" without).
 std::string tuning_section(const SweepRecord& sweep);
+
+// ---- seeds on demand (report/seed_rounds.cpp) ------------------------------------------------
+/// The rule, its rounds and why each comparison stopped ("" without seeds on demand).
+std::string seeds_on_demand_section(const SweepRecord& sweep);
 
 // ---- results.json (report/json.cpp) ----------------------------------------------------------
 /// Every number of the report as JSON: provenance, per-group summaries, comparisons, fair

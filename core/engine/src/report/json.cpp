@@ -164,6 +164,7 @@ json results_json(const SweepRecord& sweep) {
           {"fair_comparisons", fair},
           {"budget", sweep.budget},
           {"tuning", sweep.tuning},
+          {"seeds_on_demand", sweep.seed_rounds},
           {"runs", runs},
           {"warnings", sweep.warnings}};
 }

@@ -296,6 +296,8 @@ SweepRecord load_sweep_dir(const fs::path& sweep_dir, bool merge) {
   if (fs::exists(sweep_dir / "tune.json")) {
     if (auto t = read_json(sweep_dir / "tune.json", sweep.warnings); t && t->is_object()) sweep.tuning = *t;
   }
+  if (meta.value("seeds_on_demand", false) && fs::exists(sweep_dir / "seed_rounds.json"))
+    if (auto r = read_json(sweep_dir / "seed_rounds.json", sweep.warnings); r && r->is_object()) sweep.seed_rounds = *r;
   if (auto r = meta.find("report"); r != meta.end() && r->is_object())
     if (auto t = r->find("target_loss"); t != r->end() && t->is_number()) sweep.target_loss = t->get<double>();
   sweep.name = meta.value("name", sweep_dir.filename().string());

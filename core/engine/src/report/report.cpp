@@ -86,6 +86,7 @@ std::filesystem::path write_report(const std::filesystem::path& sweep_dir, const
 
   md << budget_section(sweep);
   md << arm_tables(sweep);
+  md << seeds_on_demand_section(sweep);
   md << comparison_table(sweep);
   md << accuracy_comparison_table(sweep);
   md << power_section(sweep);

@@ -278,6 +278,7 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
   sweep.budget = sweep_budget::parse(root.find("budget"));
   std::vector<SourceLocation> seed_where;
   sweep.seeds = sweep_internal::parse_seeds(root.find("seeds"), seed_where);
+  sweep.seeds_on_demand = sweep_internal::parse_seeds_on_demand(root.find("seeds"));
   std::vector<Arm> arms = sweep_internal::parse_arms(root.find("arms"));
   if (arms.empty()) arms.push_back({"base", root.where, {}});
   for (const auto& arm : arms) sweep.arms.push_back(arm.name);
@@ -288,6 +289,10 @@ Sweep parse_sweep(const std::string& yaml_text, const std::filesystem::path& fil
       throw Error(fmt::format("baseline '{}' is not an arm (arms: {})", sweep.baseline, join(sweep.arms)),
                   did_you_mean(sweep.baseline, sweep.arms), baseline->value.where);
   }
+  if (sweep.seeds_on_demand && sweep.arms.size() < 2)
+    throw Error("seeds on demand add seeds until each arm's comparison with the baseline is decided, and this sweep "
+                "has one arm",
+                "add arms to compare, or give a list of seeds: seeds: [0, 1, 2]", sweep.seeds_on_demand->where);
   std::vector<GridAxis> axes = sweep_internal::parse_grid(root.find("grid"));
   std::vector<GridAxis> tune_axes;
   if (const LocatedEntry* tune = root.find("tune"); tune != nullptr && !tune->value.is_null()) {

@@ -263,7 +263,8 @@ class SchemaBuilder {
       return {{"type", "string"},
               {"description", "the arm the others are compared with; must name an arm (default: the first)"}};
     if (key == "seeds")
-      return {{"$ref", def_ref(seeds_def())}, {"description", "every arm and grid point runs once per seed"}};
+      return {{"oneOf", json::array({{{"$ref", def_ref(seeds_def())}}, seeds_on_demand_schema()})},
+              {"description", "every arm and grid point runs once per seed; or seeds on demand (a map)"}};
     if (key == "arms")
       return {{"type", or_null("object")},
               {"description", "arm name → overrides of the base (`{}` is the base itself)"},
@@ -294,6 +295,30 @@ class SchemaBuilder {
                                   "FLOPs or active parameters (the report flags them)"}}}}},
               {"additionalProperties", false}};
     throw std::logic_error(fmt::format("sweep_json_schema: no schema for the top-level key '{}'", key));
+  }
+
+  /// `seeds: {start, max, step, alpha, test, until: {ci_halfwidth}}` (sweep_settings.cpp).
+  static json seeds_on_demand_schema() {
+    return {{"type", "object"},
+            {"description", "seeds on demand: rounds of seeds until each comparison with the baseline is decided "
+                            "(docs/seeds-on-demand.md)"},
+            {"required", json::array({"start", "max"})},
+            {"properties",
+             {{"start", {{"type", "integer"}, {"minimum", 2}, {"description", "seeds per arm in the first round"}}},
+              {"max", {{"type", "integer"}, {"minimum", 2}, {"maximum", 1000}, {"description", "seeds per arm at most"}}},
+              {"step", {{"type", "integer"}, {"minimum", 1}, {"default", 1}, {"description", "seeds added per round"}}},
+              {"alpha",
+               {{"type", "number"}, {"exclusiveMinimum", 0}, {"exclusiveMaximum", 0.5}, {"default", 0.05},
+                {"description", "two-sided false-positive rate over all rounds together"}}},
+              {"test", {{"enum", json::array({"welch", "paired"})}, {"default", "welch"}}},
+              {"until",
+               {{"type", "object"},
+                {"properties",
+                 {{"ci_halfwidth",
+                   {{"type", "number"}, {"exclusiveMinimum", 0},
+                    {"description", "stop once the repeated confidence interval is within ± this (nats)"}}}}},
+                {"additionalProperties", false}}}}},
+            {"additionalProperties", false}};
   }
 
   std::string seeds_def() {

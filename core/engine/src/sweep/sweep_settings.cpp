@@ -3,6 +3,7 @@
 #include "sweep/sweep_settings.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -25,6 +26,14 @@ std::vector<std::int64_t> parse_seeds(const LocatedEntry* entry, std::vector<Sou
     return {0};
   }
   const LocatedNode& node = entry->value;
+  if (const auto on_demand = parse_seeds_on_demand(entry)) {  // 0, 1, ..., max − 1, all at the map
+    std::vector<std::int64_t> seeds;
+    for (int s = 0; s < on_demand->design.n_max; ++s) {
+      seeds.push_back(s);
+      where.push_back(node.where);
+    }
+    return seeds;
+  }
   if (!node.is_sequence() || node.items.empty())
     throw Error(fmt::format("'seeds' must be a non-empty list of integers, got {}",
                             node.is_sequence() ? "an empty list" : node.describe()),
@@ -40,6 +49,76 @@ std::vector<std::int64_t> parse_seeds(const LocatedEntry* entry, std::vector<Sou
     where.push_back(item.where);
   }
   return seeds;
+}
+
+namespace {
+
+/// A positive integer of the `seeds` map, or an error at its value.
+int seeds_integer(const LocatedEntry& e, std::int64_t min, std::int64_t max) {
+  std::int64_t value = 0;
+  if (!e.value.is_scalar() || e.value.quoted || !parse_yaml_integer(e.value.text, value) || value < min ||
+      value > max)
+    throw Error(fmt::format("'seeds.{}' must be an integer from {} to {}, got {}", e.key, min, max, e.value.describe()),
+                {}, e.value.where);
+  return static_cast<int>(value);
+}
+
+}  // namespace
+
+std::optional<SeedsOnDemand> parse_seeds_on_demand(const LocatedEntry* entry) {
+  if (entry == nullptr || !entry->value.is_map()) return std::nullopt;
+  const LocatedNode& node = entry->value;
+  const char* example = "e.g. seeds: {start: 3, max: 12, until: {ci_halfwidth: 0.01}}";
+  const std::vector<std::string> known = {"start", "max", "step", "alpha", "test", "until"};
+  SeedsOnDemand on_demand;
+  on_demand.where = node.where;
+  stats::SequentialDesign& design = on_demand.design;
+  const LocatedEntry* start = node.find("start");
+  const LocatedEntry* max = node.find("max");
+  if (start == nullptr || max == nullptr)
+    throw Error(fmt::format("seeds on demand need 'start' (seeds per arm in the first round) and 'max' (at most)"),
+                example, node.where);
+  // Up to 1000 seeds per arm: the rule's boundaries cost a little per look, and no CPU or GPU sweep
+  // needs more.
+  design.n_max = seeds_integer(*max, 2, 1000);
+  design.n_start = seeds_integer(*start, 2, design.n_max);
+  for (const auto& e : node.entries) {
+    if (e.key == "start" || e.key == "max") continue;
+    if (e.key == "step") {
+      design.n_step = seeds_integer(e, 1, design.n_max);
+    } else if (e.key == "alpha") {
+      if (!e.value.is_scalar() || e.value.quoted || !parse_yaml_number(e.value.text, design.alpha) ||
+          !(design.alpha > 0.0 && design.alpha < 0.5))
+        throw Error(fmt::format("'seeds.alpha' must be a number in (0, 0.5), got {}", e.value.describe()),
+                    "the two-sided false-positive rate over all rounds, e.g. alpha: 0.05", e.value.where);
+    } else if (e.key == "test") {
+      const std::string test = scalar_text(e.value, "seeds.test");
+      if (test != "welch" && test != "paired")
+        throw Error(fmt::format("'seeds.test' must be welch or paired, got '{}'", test),
+                    did_you_mean(test, {"welch", "paired"}), e.value.where);
+      design.paired = test == "paired";
+    } else if (e.key == "until") {
+      if (!e.value.is_map())
+        throw Error(fmt::format("'seeds.until' must be a map, got {}", e.value.describe()),
+                    "e.g. until: {ci_halfwidth: 0.01}", e.value.where);
+      for (const auto& u : e.value.entries) {
+        if (u.key != "ci_halfwidth")
+          throw Error(fmt::format("unknown key 'seeds.until.{}' (known keys: ci_halfwidth)", u.key),
+                      did_you_mean(u.key, {"ci_halfwidth"}), u.key_where);
+        if (!u.value.is_scalar() || u.value.quoted || !parse_yaml_number(u.value.text, design.ci_halfwidth) ||
+            !(design.ci_halfwidth > 0.0) || !std::isfinite(design.ci_halfwidth))
+          throw Error(fmt::format("'seeds.until.ci_halfwidth' must be a positive number (the metric's units: nats "
+                                  "of validation loss), got {}",
+                                  u.value.describe()),
+                      {}, u.value.where);
+      }
+    } else {
+      throw Error(fmt::format("unknown key 'seeds.{}' (known keys: {})", e.key, join(known)), did_you_mean(e.key, known),
+                  e.key_where);
+    }
+  }
+  stats::validate(design);
+  return on_demand;
 }
 
 std::optional<double> parse_report_target_loss(const LocatedEntry* entry) {

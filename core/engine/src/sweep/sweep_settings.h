@@ -23,6 +23,10 @@ std::string scalar_text(const LocatedNode& node, const std::string& what);
 /// location for the default).
 std::vector<std::int64_t> parse_seeds(const LocatedEntry* entry, std::vector<SourceLocation>& where);
 
+/// `seeds: {start: N, max: M, step: S, alpha: A, test: welch|paired, until: {ci_halfwidth: H}}`:
+/// seeds on demand; nullopt when `seeds` is absent or a list.
+std::optional<SeedsOnDemand> parse_seeds_on_demand(const LocatedEntry* entry);
+
 /// `report: {target_loss: X}`: settings of the report only; they never change a run's id.
 std::optional<double> parse_report_target_loss(const LocatedEntry* entry);
 

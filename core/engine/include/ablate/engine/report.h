@@ -5,7 +5,11 @@
 //   sweep.json                 {"name", "file", "baseline", "arms": [names in order],
 //                               "report": {"target_loss" (optional)}, "started" (UTC, ISO 8601),
 //                               "ablate_version", "ablate_git_commit",
+//                               "seeds_on_demand" (true with `seeds: {start, max, ...}`),
 //                               "runs": [{"id", "arm", "seed", "grid_point": {path: value}}]}
+//                              (with seeds on demand: the runs its rounds have asked for so far)
+//   seed_rounds.json           seeds on demand only: the rounds and decisions (seed_rounds.h's
+//                              SeedRounds::to_json, plus "calibration"), as the runner last wrote them
 //   sweep.yaml                 the sweep file as given to the last `ablate run`
 //   runs/<id>/config.yaml      the resolved configuration (config.json: the same as JSON)
 //   runs/<id>/metrics.jsonl    one JSON object per evaluation:
@@ -49,6 +53,7 @@
 //               "arms": [{"arm", "runs", "seconds_to_target", "tokens_to_target",
 //                         "val_loss_at_equal_tokens", "val_loss_at_equal_time"}]}],
 //   "runs": [{"id", "arm", "seed", "grid_point", "status", "error", numbers of summary.json}],
+//   "seeds_on_demand": seed_rounds.json as read, or null,
 //   "warnings"}. A statistic that is not defined is null, with "<name>_reason" saying why.
 #pragma once
 

@@ -31,6 +31,7 @@
 
 #include "ablate/engine/error.h"
 #include "ablate/engine/plugin_registry.h"
+#include "ablate/engine/sequential.h"
 
 namespace ablate {
 
@@ -58,6 +59,15 @@ struct Budget {
   SourceLocation where;        // the budget map in the sweep file
 };
 
+/// `seeds: {start, max, step, alpha, test, until: {ci_halfwidth}}`: seeds on demand
+/// (docs/seeds-on-demand.md). The sweep's seeds are then 0, 1, ..., max − 1 and its runs every arm
+/// at every one of them; the runner trains them in rounds (seed_rounds.h) and stops each comparison
+/// with the baseline once the group-sequential rule of `design` decides it.
+struct SeedsOnDemand {
+  stats::SequentialDesign design;  // alpha, n_start, n_max, n_step, ci_halfwidth, paired
+  SourceLocation where;            // the `seeds` map in the sweep file
+};
+
 /// `tune:`: axes searched for every arm (and grid point) before the replication runs, selected on a
 /// tuning split that the final comparison never sees (sweep-format.md, "Tune").
 struct TuneSpec {
@@ -80,7 +90,8 @@ struct Sweep {
   std::string name;                // `name:`, default: the file's stem
   std::vector<std::string> arms;   // in file order
   std::string baseline;            // `baseline:`, default the first arm
-  std::vector<std::int64_t> seeds; // default [0]
+  std::vector<std::int64_t> seeds; // default [0]; with seeds on demand 0, 1, ..., max − 1
+  std::optional<SeedsOnDemand> seeds_on_demand;  // `seeds: {start, max, ...}`
   std::vector<RunSpec> runs;       // arms × grid × seeds, in that nesting order
   std::optional<double> target_loss;  // `report.target_loss`: the fair comparisons' target
   /// `trust.accept_declared_cost`: plugins trained with their declared cost although the host's
