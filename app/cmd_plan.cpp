@@ -13,6 +13,8 @@
 
 #include "ablate/train/plan.h"
 #include "ablate/train/precision.h"
+#include "ablate/engine/model_plan.h"
+#include "ablate/engine/run_config.h"
 #include "ablate/engine/seed_rounds.h"
 #include "ablate/engine/seeds_advice.h"
 #include "ablate/engine/sweep.h"
@@ -87,16 +89,28 @@ void run_plan(const PlanOptions& options, const GlobalOptions& global) {
   }
 
   // One warm-up per distinct model that still has runs to train.
-  double total = 0.0;
+  double total = 0.0, total_flops = 0.0;
   bool estimated = options.warmup.steps > 0;
   for (std::size_t i = 0; i < plan.models.size(); ++i) {
     const PlannedModel& m = plan.models[i];
     const ModelCost cost = cost_of_model(m, *registry, options.warmup);
     nlohmann::json j = {{"arms", m.arms}, {"runs", m.runs}, {"to_train", m.to_train.size()},
                         {"params_total", cost.total.params_total}, {"params_active", cost.total.params_active}};
-    std::string line = fmt::format("model {} (arms: {}; {:.2f} M parameters): {} run(s), {} to train", i + 1,
-                                   fmt::join(m.arms, ", "), static_cast<double>(cost.total.params_total) / 1e6, m.runs,
-                                   m.to_train.size());
+    // Training FLOPs of its runs to train, from the built components' FLOPs per token: a number a
+    // reader can divide by the throughput of a machine this one is not (a CPU planning a GPU sweep).
+    double flops_to_train = 0.0;
+    for (const auto& run : m.to_train) {
+      const TrainConfig train = decode_train_config(run.config);
+      const double tokens = static_cast<double>(train.steps * train.batch_size * train.grad_accum *
+                                                decode_data_config(run.config).seq_len);
+      flops_to_train += train_flops(static_cast<double>(cost.total.flops_per_token), tokens);
+    }
+    total_flops += flops_to_train;
+    j["train_flops_to_train"] = flops_to_train;
+    std::string line = fmt::format("model {} (arms: {}; {:.2f} M parameters): {} run(s), {} to train ({:.3g} training "
+                                   "FLOPs)",
+                                   i + 1, fmt::join(m.arms, ", "), static_cast<double>(cost.total.params_total) / 1e6,
+                                   m.runs, m.to_train.size(), flops_to_train);
     if (cost.timing) {
       const StepTiming& t = *cost.timing;
       const double seconds = cost.seconds_to_train;
@@ -117,6 +131,7 @@ void run_plan(const PlanOptions& options, const GlobalOptions& global) {
     if (!options.json) std::cout << line << "\n";
   }
   out["estimated_seconds"] = estimated ? nlohmann::json(total) : nlohmann::json(nullptr);
+  out["train_flops_to_train"] = total_flops;
   if (!options.json) {
     if (estimated)
       std::cout << fmt::format("estimated time for the {} run(s) to train: {} (training steps and evaluations; data "
@@ -124,6 +139,9 @@ void run_plan(const PlanOptions& options, const GlobalOptions& global) {
                                n_runs - done, format_seconds(total));
     else
       std::cout << "no time estimate (--warmup-steps 0)\n";
+    std::cout << fmt::format("training FLOPs of the {} run(s) to train: {:.3g} (3 x forward FLOPs per token x tokens "
+                             "trained)\n",
+                             n_runs - done, total_flops);
   }
 
   if (sweep.seeds_on_demand) {

@@ -102,3 +102,24 @@ TEST_CASE("each arm gets the point with the best mean final metric among its fin
   CHECK(outcome.table["halving"]["keep"] == 0.5);
   fs::remove_all(dir);
 }
+
+TEST_CASE("tune: a choice at the smallest or largest of 3 or more values is named, one inside is not", "[tune]") {
+  const auto point = [](std::size_t index, double lr, int layers) {
+    return nlohmann::json{{"index", index}, {"values", {{"train.optimizer.lr", lr}, {"model.n_layers", layers}}}};
+  };
+  nlohmann::json points = nlohmann::json::array();
+  std::size_t i = 0;
+  for (const double lr : {1e-3, 3e-3, 1e-2})
+    for (const int layers : {1, 2}) points.push_back(point(i++, lr, layers));
+  const nlohmann::json table = {
+      {"groups",
+       {{{"arm", "narrow"}, {"grid_point", nlohmann::json::object()}, {"chosen", 5}, {"points", points}},  // lr 1e-2
+        {{"arm", "wide"}, {"grid_point", {{"model.d_model", 64}}}, {"chosen", 0}, {"points", points}},     // lr 1e-3
+        {{"arm", "mid"}, {"grid_point", nlohmann::json::object()}, {"chosen", 2}, {"points", points}},     // lr 3e-3
+        {{"arm", "none"}, {"grid_point", nlohmann::json::object()}, {"chosen", nullptr}, {"points", points}}}}};
+  const auto edges = ablate::tune_choices_at_grid_edge(table);
+  // n_layers has 2 values: every choice is an edge there, so it is not named.
+  REQUIRE(edges.size() == 2);
+  CHECK(edges[0] == "arm 'narrow' chose train.optimizer.lr = 0.01, the largest value tried");
+  CHECK(edges[1] == "arm 'wide' at {\"model.d_model\":64} chose train.optimizer.lr = 0.001, the smallest value tried");
+}

@@ -509,6 +509,8 @@ SweepRunResult run_sweep(const Sweep& sweep, const PluginRegistry& registry, con
                           group["chosen"].is_null()
                               ? "no point chosen (" + group["reason"].get<std::string>() + ")"
                               : "chose " + group["points"][group["chosen"].get<std::size_t>()]["values"].dump()));
+      for (const auto& edge : tune_choices_at_grid_edge(outcome.table))
+        print_error("warning: tune: " + edge + "; the best value may lie beyond: widen tune.axes past it");
       train_replication(replication, queue, result.sweep_dir);
     }
   }

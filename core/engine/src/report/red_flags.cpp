@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 
 #include "ablate/engine/error.h"
+#include "ablate/engine/tune.h"
 #include "report/internal.h"
 
 namespace ablate {
@@ -245,6 +246,13 @@ std::vector<std::string> red_flags(const SweepRecord& sweep) {
                                 "equal-time and time-to-target comparisons measure the sharing; compare their losses, "
                                 "not their times, or train them one per device.",
                                 shared.size(), first_few(shared)));
+  // A tuned value at the edge of its grid: the arm's best value may lie outside what was tried.
+  if (sweep.tuning.is_object())
+    if (const auto edges = tune_choices_at_grid_edge(sweep.tuning); !edges.empty())
+      flags.push_back(fmt::format("**Tuned at the edge of the grid:** {}. The best value may lie beyond the values "
+                                  "tried, so these arms may be compared at an untuned point: widen `tune.axes` past "
+                                  "them and run again (the runs already done are kept).",
+                                  fmt::join(edges, "; ")));
   // Pending, running, or interrupted (stopped with a checkpoint, resumed by the next `ablate run`).
   std::size_t pending = 0;
   for (const auto& run : sweep.runs)

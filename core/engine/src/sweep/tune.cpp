@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -167,6 +168,34 @@ TuneOutcome choose_tune_points(const Sweep& sweep, const std::filesystem::path& 
                    {"halving", tune.rungs.empty() ? json(nullptr) : json{{"rungs", tune.rungs}, {"keep", tune.keep}}},
                    {"groups", groups}};
   return outcome;
+}
+
+std::vector<std::string> tune_choices_at_grid_edge(const nlohmann::json& table) {
+  std::vector<std::string> out;
+  for (const auto& group : table.value("groups", nlohmann::json::array())) {
+    const auto& points = group.value("points", nlohmann::json::array());
+    const auto chosen = group.find("chosen");
+    if (chosen == group.end() || !chosen->is_number_integer() || chosen->get<std::int64_t>() < 0 ||
+        chosen->get<std::size_t>() >= points.size())
+      continue;
+    const nlohmann::json values = points[chosen->get<std::size_t>()].value("values", nlohmann::json::object());
+    for (const auto& [path, value] : values.items()) {
+      if (!value.is_number()) continue;
+      std::set<double> tried;
+      for (const auto& p : points) {
+        const nlohmann::json other = p.value("values", nlohmann::json::object());
+        if (const auto v = other.find(path); v != other.end() && v->is_number()) tried.insert(v->get<double>());
+      }
+      if (tried.size() < 3) continue;
+      const double x = value.get<double>();
+      const char* edge = x == *tried.rbegin() ? "largest" : x == *tried.begin() ? "smallest" : nullptr;
+      if (edge == nullptr) continue;
+      std::string where = fmt::format("arm '{}'", group.value("arm", std::string()));
+      if (const auto gp = group.value("grid_point", nlohmann::json::object()); !gp.empty()) where += " at " + gp.dump();
+      out.push_back(fmt::format("{} chose {} = {}, the {} value tried", where, path, value.dump(), edge));
+    }
+  }
+  return out;
 }
 
 }  // namespace ablate

@@ -57,4 +57,10 @@ struct TuneOutcome {
 /// points are out). Reads <sweep_dir>/tune/<id>/summary.json; writes nothing.
 TuneOutcome choose_tune_points(const Sweep& sweep, const std::filesystem::path& sweep_dir);
 
+/// The choices of a tune.json table that sit at the edge of their grid: for every numeric tune axis
+/// with at least 3 values, an arm (and grid point) whose chosen value is the smallest or the largest
+/// tried. The best value may lie beyond it, so that arm's comparison may be with an untuned point.
+/// One sentence each, e.g. "arm 'wide' chose train.optimizer.lr = 0.01, the largest value tried".
+std::vector<std::string> tune_choices_at_grid_edge(const nlohmann::json& table);
+
 }  // namespace ablate
