@@ -226,3 +226,21 @@ TEST_CASE("seed rounds: comparisons stay within their grid point", "[seed_rounds
   CHECK_THROWS_WITH(ablate::replay_seed_rounds(design(3, 5), c, "base", std::cref(results)),
                     Catch::Contains("the baseline 'base' has no runs"));
 }
+
+TEST_CASE("seeds on demand: plan counts the fewest, the most and the expected runs", "[seed_rounds]") {
+  const auto sweep = parse("seeds: {start: 3, max: 8}\ngrid: {train.optimizer.lr: [0.001, 0.003]}\n");
+  const auto plan = ablate::plan_seeds_on_demand(sweep);
+  CHECK(plan.groups == 2);
+  CHECK(plan.comparisons == 1);
+  CHECK(plan.min_runs == 2 * 2 * 3);
+  CHECK(plan.max_runs == 2 * 2 * 8);
+  REQUIRE(plan.at.size() == 4);
+  // With no difference nearly every comparison runs to the maximum; a large one stops most early.
+  CHECK(plan.at[0].expected_runs <= plan.max_runs);
+  CHECK(plan.at[0].expected_runs > 0.9 * plan.max_runs);
+  CHECK(plan.at[0].significant < 0.07);
+  CHECK(plan.at[3].expected_runs < plan.at[0].expected_runs);
+  CHECK(plan.at[3].expected_runs >= plan.min_runs);
+  CHECK(plan.at[3].significant > plan.at[2].significant);
+  CHECK_THAT(plan.describe(), Catch::StartsWith("seeds on demand: 12 to 32 replication runs (2 grid point(s) x 2 arms)"));
+}

@@ -230,8 +230,12 @@ SeedsOnDemandPlan plan_seeds_on_demand(const Sweep& sweep) {
   if (calibration.spending_alpha < design.alpha) design.spending_alpha = calibration.spending_alpha;
   SeedsOnDemandPlan plan;
   plan.spending_alpha = design.spent_alpha();
+  plan.paired = design.paired;
   std::set<std::string> groups;
-  for (const auto& run : sweep.runs) groups.insert(json(run.grid_point).dump());
+  // Before a tune stage has chosen, the replication runs do not exist yet; the tuning runs have the
+  // same grid points.
+  for (const auto* runs : {&sweep.runs, &sweep.tune_runs})
+    for (const auto& run : *runs) groups.insert(json(run.grid_point).dump());
   plan.groups = groups.size();
   plan.comparisons = sweep.arms.size() - 1;
   const std::size_t arms = sweep.arms.size();
@@ -262,9 +266,9 @@ std::string SeedsOnDemandPlan::describe() const {
     out += fmt::format("\n  {:g} sd: {:.1f} runs, {:.1f}% of the comparisons significant", a.effect, a.expected_runs,
                        100.0 * a.significant);
   out += fmt::format(
-      "\n  (simulated with the calibrated α' = {:.4g}; arms taken as independent; a precision stop, when asked for, "
-      "only lowers these counts)",
-      spending_alpha);
+      "\n  (sd: {}; simulated with the calibrated α' = {:.4g}; arms taken as independent; a precision stop, when "
+      "asked for, only lowers these counts)",
+      paired ? "of the per-seed differences, for the paired test" : "of one arm's seeds", spending_alpha);
   return out;
 }
 

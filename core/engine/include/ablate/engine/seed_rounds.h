@@ -94,6 +94,7 @@ struct SeedsOnDemandPlan {
   std::size_t groups = 0, comparisons = 0;  // grid points; comparisons per grid point
   std::size_t min_runs = 0, max_runs = 0;
   double spending_alpha = 0.0;
+  bool paired = false;            // the effects are in sd of the per-seed differences, else of one arm's seeds
   struct AtEffect {
     double effect = 0.0;          // every arm's true difference from the baseline, in seed standard deviations
     double expected_runs = 0.0;   // of the whole sweep's replication runs
