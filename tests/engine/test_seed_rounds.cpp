@@ -99,6 +99,18 @@ TEST_CASE("seeds on demand: the map gives seeds 0 to max - 1 and the rule's desi
   CHECK(sweep.runs.size() == 16);  // every arm at every seed a round may ask for
   CHECK(sweep.seeds_on_demand->where.line == 9);
 
+  // Two arms: one comparison, so Bonferroni leaves α as it is; with a grid of 3 points, α / 3.
+  std::size_t k = 0;
+  CHECK(ablate::comparison_design(sweep, &k).alpha == 0.1);
+  CHECK(k == 1);
+  const auto grid = parse("seeds: {start: 3, max: 8}\ngrid: {train.optimizer.lr: [0.001, 0.002, 0.003]}\n");
+  CHECK(grid.seeds_on_demand->bonferroni);
+  CHECK(ablate::comparison_design(grid, &k).alpha == Approx(0.05 / 3));
+  CHECK(k == 3);
+  const auto uncorrected = parse("seeds: {start: 3, max: 8, correction: none}\ngrid: {train.optimizer.lr: [0.001, 0.002]}\n");
+  CHECK(ablate::comparison_design(uncorrected, &k).alpha == 0.05);
+  CHECK(k == 2);
+
   // A list of seeds is the fixed design, and the same run has the same id either way.
   const auto fixed = parse("seeds: [0, 1, 2]\n");
   CHECK_FALSE(fixed.seeds_on_demand);
@@ -118,6 +130,8 @@ TEST_CASE("seeds on demand: a careless map is an error at its key or value", "[s
   CHECK_THAT(error_of(kSweep + "seeds: {start: 3, max: 8, test: wilcoxon}\n"),
              Catch::Contains("'seeds.test' must be welch or paired"));
   CHECK_THAT(error_of(kSweep + "seeds: {start: 3, max: 8, alpha: 0.7}\n"), Catch::Contains("'seeds.alpha'"));
+  CHECK_THAT(error_of(kSweep + "seeds: {start: 3, max: 8, correction: holm}\n"),
+             Catch::Contains("'seeds.correction' must be bonferroni or none"));
   // One arm: nothing to compare, so no round could ever be decided.
   const std::string one_arm = R"(model: {d_model: 32, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 64}}
 seeds: {start: 3, max: 8}

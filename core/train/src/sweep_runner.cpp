@@ -363,16 +363,23 @@ std::vector<std::size_t> untaken(const std::vector<RunSpec>& runs, const std::fi
 /// process that ended), then waits for the ones other processes are training. sweep.json lists the
 /// runs asked for so far, seed_rounds.json the rounds and the decisions (for the report).
 bool train_in_seed_rounds(const Sweep& sweep, RunQueue& queue, const std::filesystem::path& sweep_dir) {
-  stats::SequentialDesign design = sweep.seeds_on_demand->design;
+  std::size_t comparisons = 0;
+  stats::SequentialDesign design = comparison_design(sweep, &comparisons);
+  const double sweep_alpha = sweep.seeds_on_demand->design.alpha;
   const stats::SequentialCalibration calibration = stats::calibrate_spending(design);
   // Where the simulation finds no excess over α, the boundaries spend α itself (and say so).
   if (calibration.spending_alpha < design.alpha) design.spending_alpha = calibration.spending_alpha;
   print(fmt::format("seeds on demand: {} to {} seeds per arm, {} more a round, until each comparison with '{}' is "
-                    "decided{}; {} test, α = {:g} over all rounds (O'Brien–Fleming spending of the calibrated "
+                    "decided{}; {} test, α = {:g} over all rounds{} (O'Brien–Fleming spending of the calibrated "
                     "α' = {:.4g})",
                     design.n_start, design.n_max, design.n_step, sweep.baseline,
                     design.ci_halfwidth > 0 ? fmt::format(" or its interval within ±{:g}", design.ci_halfwidth) : "",
-                    design.paired ? "paired t" : "Welch", design.alpha, design.spent_alpha()));
+                    design.paired ? "paired t" : "Welch", design.alpha,
+                    design.alpha < sweep_alpha
+                        ? fmt::format(" for each of the {} comparisons (Bonferroni: α = {:g} for the sweep)",
+                                      comparisons, sweep_alpha)
+                        : "",
+                    design.spent_alpha()));
   const std::vector<SeedCandidate> candidates = seed_candidates(sweep);
   std::map<std::string, std::size_t> position;  // run id → its index in sweep.runs
   for (std::size_t i = 0; i < sweep.runs.size(); ++i) position[sweep.runs[i].id] = i;
@@ -386,6 +393,9 @@ bool train_in_seed_rounds(const Sweep& sweep, RunQueue& queue, const std::filesy
     });
     write_sweep_json(sweep, sweep_dir, &rounds.wanted);
     nlohmann::json state = rounds.to_json();
+    state["design"]["sweep_alpha"] = sweep_alpha;
+    state["design"]["comparisons"] = comparisons;
+    state["design"]["correction"] = sweep.seeds_on_demand->bonferroni ? "bonferroni" : "none";
     state["calibration"] = {{"spending_alpha", calibration.spending_alpha},
                             {"uncalibrated_rate", calibration.uncalibrated_rate},
                             {"calibrated_rate", calibration.calibrated_rate},

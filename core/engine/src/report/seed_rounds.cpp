@@ -41,10 +41,15 @@ std::string seeds_on_demand_section(const SweepRecord& sweep) {
       "comparison with the baseline was still undecided (and to the baseline). After each round every open "
       "comparison took one look: {} on the final validation loss, judged by a group-sequential rule with "
       "O'Brien–Fleming-type α spending (Lan–DeMets), so that the chance of a false \"significant\" over all "
-      "looks together stays at α = {:g}. The boundaries spend the calibrated α' = {:.4g}",
+      "looks together stays at α = {:g}{}. The boundaries spend the calibrated α' = {:.4g}",
       d.value("start", 0), d.value("step", 1), d.value("max", 0),
       d.value("test", std::string("welch")) == "paired" ? "the paired t-test by seed" : "Welch's t-test",
-      d.value("alpha", 0.05), d.value("spending_alpha", 0.05));
+      d.value("alpha", 0.05),
+      d.value("correction", std::string()) == "bonferroni" && d.value("comparisons", 1) > 1
+          ? fmt::format(" for each of the {} comparisons, and so at {:g} for any of them (Bonferroni)",
+                        d.value("comparisons", 1), d.value("sweep_alpha", 0.05))
+          : std::string(),
+      d.value("spending_alpha", 0.05));
   if (cal.contains("replicates"))
     md << fmt::format(" (in {} simulated comparisons with no difference: {:.2f}% false positives spending α itself, "
                       "{:.2f}% spending α')",

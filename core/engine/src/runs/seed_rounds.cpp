@@ -222,21 +222,37 @@ json SeedRounds::to_json() const {
           {"comparisons", comparisons_json}};
 }
 
-SeedsOnDemandPlan plan_seeds_on_demand(const Sweep& sweep) {
-  if (!sweep.seeds_on_demand) throw Error("plan_seeds_on_demand: the sweep has no seeds on demand");
+namespace {
+
+/// The grid points of a sweep's runs. Before a tune stage has chosen, the replication runs do not
+/// exist yet; the tuning runs have the same grid points.
+std::size_t grid_point_count(const Sweep& sweep) {
+  std::set<std::string> groups;
+  for (const auto* runs : {&sweep.runs, &sweep.tune_runs})
+    for (const auto& run : *runs) groups.insert(json(run.grid_point).dump());
+  return groups.size();
+}
+
+}  // namespace
+
+stats::SequentialDesign comparison_design(const Sweep& sweep, std::size_t* comparisons) {
+  if (!sweep.seeds_on_demand) throw Error("comparison_design: the sweep has no seeds on demand");
   stats::SequentialDesign design = sweep.seeds_on_demand->design;
+  const std::size_t k = (sweep.arms.size() - 1) * std::max<std::size_t>(1, grid_point_count(sweep));
+  if (comparisons) *comparisons = k;
+  if (sweep.seeds_on_demand->bonferroni && k > 1) design.alpha /= static_cast<double>(k);
+  return design;
+}
+
+SeedsOnDemandPlan plan_seeds_on_demand(const Sweep& sweep) {
+  stats::SequentialDesign design = comparison_design(sweep);
   design.ci_halfwidth = 0.0;
   const auto calibration = stats::calibrate_spending(design);
   if (calibration.spending_alpha < design.alpha) design.spending_alpha = calibration.spending_alpha;
   SeedsOnDemandPlan plan;
   plan.spending_alpha = design.spent_alpha();
   plan.paired = design.paired;
-  std::set<std::string> groups;
-  // Before a tune stage has chosen, the replication runs do not exist yet; the tuning runs have the
-  // same grid points.
-  for (const auto* runs : {&sweep.runs, &sweep.tune_runs})
-    for (const auto& run : *runs) groups.insert(json(run.grid_point).dump());
-  plan.groups = groups.size();
+  plan.groups = grid_point_count(sweep);
   plan.comparisons = sweep.arms.size() - 1;
   const std::size_t arms = sweep.arms.size();
   plan.min_runs = plan.groups * arms * static_cast<std::size_t>(design.n_start);
@@ -266,7 +282,7 @@ std::string SeedsOnDemandPlan::describe() const {
     out += fmt::format("\n  {:g} sd: {:.1f} runs, {:.1f}% of the comparisons significant", a.effect, a.expected_runs,
                        100.0 * a.significant);
   out += fmt::format(
-      "\n  (sd: {}; simulated with the calibrated α' = {:.4g}; arms taken as independent; a precision stop, when "
+      "\n  (sd: {}; each comparison tested with the calibrated α' = {:.4g}; arms taken as independent; a precision stop, when "
       "asked for, only lowers these counts)",
       paired ? "of the per-seed differences, for the paired test" : "of one arm's seeds", spending_alpha);
   return out;

@@ -69,7 +69,7 @@ std::optional<SeedsOnDemand> parse_seeds_on_demand(const LocatedEntry* entry) {
   if (entry == nullptr || !entry->value.is_map()) return std::nullopt;
   const LocatedNode& node = entry->value;
   const char* example = "e.g. seeds: {start: 3, max: 12, until: {ci_halfwidth: 0.01}}";
-  const std::vector<std::string> known = {"start", "max", "step", "alpha", "test", "until"};
+  const std::vector<std::string> known = {"start", "max", "step", "alpha", "test", "correction", "until"};
   SeedsOnDemand on_demand;
   on_demand.where = node.where;
   stats::SequentialDesign& design = on_demand.design;
@@ -97,6 +97,12 @@ std::optional<SeedsOnDemand> parse_seeds_on_demand(const LocatedEntry* entry) {
         throw Error(fmt::format("'seeds.test' must be welch or paired, got '{}'", test),
                     did_you_mean(test, {"welch", "paired"}), e.value.where);
       design.paired = test == "paired";
+    } else if (e.key == "correction") {
+      const std::string correction = scalar_text(e.value, "seeds.correction");
+      if (correction != "bonferroni" && correction != "none")
+        throw Error(fmt::format("'seeds.correction' must be bonferroni or none, got '{}'", correction),
+                    did_you_mean(correction, {"bonferroni", "none"}), e.value.where);
+      on_demand.bonferroni = correction == "bonferroni";
     } else if (e.key == "until") {
       if (!e.value.is_map())
         throw Error(fmt::format("'seeds.until' must be a map, got {}", e.value.describe()),

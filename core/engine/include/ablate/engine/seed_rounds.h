@@ -84,6 +84,11 @@ SeedRounds replay_seed_rounds(const stats::SequentialDesign& design, const std::
                               const std::string& baseline,
                               const std::function<SeedRunResult(const std::string& id)>& result_of);
 
+/// The design each comparison of a seeds-on-demand sweep is tested with: the sweep's, with alpha
+/// divided by the number of comparisons under the Bonferroni correction. `comparisons` receives that
+/// number ((arms − 1) × grid points).
+stats::SequentialDesign comparison_design(const Sweep& sweep, std::size_t* comparisons = nullptr);
+
 /// What seeds on demand may cost a sweep, for `ablate plan`. Per grid point with K arms besides the
 /// baseline: at least (K + 1) · start runs (every comparison decided in the first round), at most
 /// (K + 1) · max. Expected: each comparison's stopping seeds simulated by plan_sequential (calibrated

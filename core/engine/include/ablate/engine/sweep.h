@@ -64,7 +64,11 @@ struct Budget {
 /// at every one of them; the runner trains them in rounds (seed_rounds.h) and stops each comparison
 /// with the baseline once the group-sequential rule of `design` decides it.
 struct SeedsOnDemand {
-  stats::SequentialDesign design;  // alpha, n_start, n_max, n_step, ci_halfwidth, paired
+  stats::SequentialDesign design;  // alpha (the sweep's, over all its comparisons), n_start, n_max, n_step, ...
+  /// `correction: bonferroni` (the default): each of the sweep's K comparisons with the baseline
+  /// (arms besides it × grid points) is tested at alpha / K, so that the chance of any false
+  /// "significant" in the sweep stays at alpha; `none`: each at alpha.
+  bool bonferroni = true;
   SourceLocation where;            // the `seeds` map in the sweep file
 };
 
