@@ -60,6 +60,13 @@ inline std::string read_text(const std::filesystem::path& file) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+/// How many times `what` occurs in `text`.
+inline int count_of(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 /// summary.json of every run under `runs_dir`, by run id.
 inline std::map<std::string, nlohmann::json> summaries(const std::filesystem::path& runs_dir) {
   std::map<std::string, nlohmann::json> out;

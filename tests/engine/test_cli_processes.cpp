@@ -55,12 +55,6 @@ bool wait_for_text(const std::filesystem::path& log, const std::string& text, pi
   return false;
 }
 
-int count_of(const std::string& text, const std::string& what) {
-  int n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 // "trained N, skipped S (already done), failed F, diverged D[, L locked by other processes]".
 std::map<std::string, int> final_counts(const std::string& log) {
   std::smatch m;

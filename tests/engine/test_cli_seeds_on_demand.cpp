@@ -9,20 +9,44 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli_helpers.h"
 
 namespace {
 
+using ablate::test::count_of;
+using ablate::test::exit_status;
 using ablate::test::read_text;
+using ablate::test::spawn_ablate;
 using ablate::test::run_ablate;
 using ablate::test::run_args;
 using nlohmann::json;
 
 const auto kDir = std::filesystem::temp_directory_path() / "ablate_test_cli_seeds_on_demand";
+
+/// Three arms of a tiny model: `same` differs from the baseline only in when it evaluates (never
+/// before the end in either): a different run id, the same training. `frozen` barely moves from its
+/// initial weights.
+std::filesystem::path write_sweep(const std::string& steps) {
+  std::filesystem::create_directories(kDir);
+  const auto sweep = kDir / ("on_demand_" + steps + ".yaml");
+  std::ofstream(sweep) << R"(name: on_demand
+data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
+model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
+train: {steps: )" << steps << R"(, batch_size: 4, eval_every: 1000, eval_tokens: 256, log_every: 500, optimizer: {lr: 3.0e-2}}
+seeds: {start: 3, max: 5}
+arms:
+  base: {}
+  same: {train.eval_every: 999}
+  frozen: {train.optimizer.lr: 1.0e-7}
+)";
+  return sweep;
+}
 
 }  // namespace
 
@@ -30,20 +54,7 @@ TEST_CASE("seeds on demand: rounds add seeds to the undecided arm only, the repo
           "second run trains nothing",
           "[cli][seeds_on_demand]") {
   std::filesystem::remove_all(kDir / "out");
-  std::filesystem::create_directories(kDir);
-  const auto sweep = kDir / "on_demand.yaml";
-  // `same` differs from the baseline only in when it evaluates (never before the end in either):
-  // a different run id, the same training. `frozen` barely moves from its initial weights.
-  std::ofstream(sweep) << R"(name: on_demand
-data: {corpus: kjv, tokenizer: {kind: byte}, seq_len: 16}
-model: {d_model: 16, n_layers: 1, attention: {plugin: mha, n_heads: 2}, ffn: {plugin: swiglu, d_ff: 32}}
-train: {steps: 30, batch_size: 4, eval_every: 1000, eval_tokens: 256, log_every: 500, optimizer: {lr: 3.0e-2}}
-seeds: {start: 3, max: 5}
-arms:
-  base: {}
-  same: {train.eval_every: 999}
-  frozen: {train.optimizer.lr: 1.0e-7}
-)";
+  const auto sweep = write_sweep("30");
   const auto first = run_ablate(run_args(sweep, kDir / "out"));
   INFO(first.text);
   REQUIRE(first.status == 0);
@@ -85,4 +96,48 @@ arms:
   CHECK(again.status == 0);
   CHECK_THAT(again.text, Catch::Contains("every comparison decided after 3 round(s), 13 runs") &&
                              Catch::Contains("trained 0, skipped 0"));
+}
+
+TEST_CASE("seeds on demand: two shards started together share every round, each run trained once, and agree",
+          "[cli][seeds_on_demand][shard]") {
+  const auto out = kDir / "shards";
+  std::filesystem::remove_all(out);
+  std::filesystem::create_directories(out);
+  const auto sweep = write_sweep("400");  // runs of a second or more: the two processes overlap
+  const auto args = [&](const std::string& shard) {
+    return std::vector<std::string>{"run",      sweep.string(), "--out",   out.string(), "--device", "cpu",
+                                    "--threads", "1",           "--cache", (out / "cache").string(),
+                                    "--shard",   shard};
+  };
+  const pid_t first = spawn_ablate(args("0/2"), out / "shard-0.log");
+  const pid_t second = spawn_ablate(args("1/2"), out / "shard-1.log");
+  const int first_status = exit_status(first), second_status = exit_status(second);
+  const std::string log0 = read_text(out / "shard-0.log"), log1 = read_text(out / "shard-1.log");
+  INFO("shard 0:\n" << log0 << "\nshard 1:\n" << log1);
+  CHECK(first_status == 0);
+  CHECK(second_status == 0);
+
+  // Both replayed the same rounds to the same decisions (which ones depends on what the runs learnt).
+  const auto decisions = [](const std::string& log) {
+    std::vector<std::string> lines;
+    std::istringstream in(log);
+    for (std::string line; std::getline(in, line);)
+      if (line.find("' against 'base': ") != std::string::npos || line.find("every comparison decided") != std::string::npos)
+        lines.push_back(line);
+    return lines;
+  };
+  REQUIRE(decisions(log0).size() == 3);  // same, frozen, and the end
+  CHECK(decisions(log0) == decisions(log1));
+
+  const auto dir = out / "on_demand";
+  const json sweep_json = json::parse(std::ifstream(dir / "sweep.json"));
+  CHECK_THAT(decisions(log0).back(), Catch::EndsWith(fmt::format(", {} runs", sweep_json.at("runs").size())));
+  for (const auto& run : sweep_json.at("runs")) {
+    const std::string id = run.at("id");
+    CAPTURE(id);
+    CHECK(count_of(log0, id + " training on") + count_of(log1, id + " training on") == 1);
+    CHECK(read_text(dir / "runs" / id / "summary.json").find("\"done\"") != std::string::npos);
+  }
+  CHECK(count_of(log0, "training on") >= 1);
+  CHECK(count_of(log1, "training on") >= 1);
 }

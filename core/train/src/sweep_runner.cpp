@@ -384,7 +384,8 @@ bool train_in_seed_rounds(const Sweep& sweep, RunQueue& queue, const std::filesy
   std::map<std::string, std::size_t> position;  // run id → its index in sweep.runs
   for (std::size_t i = 0; i < sweep.runs.size(); ++i) position[sweep.runs[i].id] = i;
   const auto runs_dir = sweep_dir / "runs";
-  std::size_t announced = 0;  // rounds announced so far
+  std::size_t announced = 0;    // rounds announced so far
+  std::size_t waiting_for = 0;  // the round whose wait for other processes was announced
   std::set<std::string> decided;
   auto last_full_pass = std::chrono::steady_clock::now();
   for (;;) {
@@ -435,7 +436,10 @@ bool train_in_seed_rounds(const Sweep& sweep, RunQueue& queue, const std::filesy
     if (all_ended(runs, runs_dir)) continue;
     // The rest are being trained by other processes. Once a minute every one is tried, which takes
     // over the lock of a process that died (run_lock.h).
-    print(fmt::format("seeds on demand: waiting for runs of round {} that other processes are training", announced));
+    if (waiting_for != announced) {
+      waiting_for = announced;
+      print(fmt::format("seeds on demand: waiting for runs of round {} that other processes are training", announced));
+    }
     for (int tick = 0; tick < 100 && !queue.stopping() && !all_ended(runs, runs_dir); ++tick)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (queue.stopping()) return false;
