@@ -220,11 +220,13 @@ TEST_CASE("runs timed on a busy machine are a red flag that says to compare loss
   const fs::path dir = fresh_dir("busy");
   std::vector<FakeRun> runs = {{"a0", "x", 0, "done", 3.0}, {"a1", "x", 1, "done", 3.1}, {"b0", "y", 0, "done", 3.2}};
   runs[0].extra_summary = {{"load_average", 9.6}, {"cpu_count", 2}};   // busy
-  runs[1].extra_summary = {{"load_average", 1.5}, {"cpu_count", 2}};   // not busy
+  // A CPU run with a thread per core keeps the load near the core count by itself: not busy.
+  runs[1].extra_summary = {{"load_average", 2.1}, {"cpu_count", 2}};
+  runs[2].extra_summary = {{"load_average", 2.6}, {"cpu_count", 2}};  // busy: beyond 2 cores + 0.5
   write_sweep(dir, runs);
   const std::string md = read(ablate::write_report(dir));
-  CHECK(contains(md, "**Busy machine:** 1 run(s) ended with a 1-minute load average above the machine's core count: "
-                     "`a0` (9.6 on 2 cores)."));
+  CHECK(contains(md, "**Busy machine:** 2 run(s) ended with a 1-minute load average beyond the machine's core count: "
+                     "`a0` (9.6 on 2 cores), `b0` (2.6 on 2 cores)."));
   fs::remove_all(dir);
 }
 

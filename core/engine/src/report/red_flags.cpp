@@ -222,15 +222,18 @@ std::vector<std::string> red_flags(const SweepRecord& sweep) {
                                   "needed for a confidence interval worth reading{}.",
                                   g.label, g.done.size(), g.runs.size(),
                                   g.done.size() < 2 ? ", and tests against it are not defined" : ""));
-  // Runs timed on a busy machine: their seconds include waiting for other processes.
+  // Runs timed on a busy machine: their seconds include waiting for other processes. The load
+  // average counts the run's own threads too (a CPU run with one thread per core ends near the core
+  // count, a little above it), so only a load beyond the cores by a margin (half a core, or a tenth
+  // of the cores on a large machine) means more runnable threads than cores: oversubscription.
   std::vector<std::string> busy;
   for (const auto& run : sweep.runs) {
     const auto load = run.number("load_average"), cpus = run.number("cpu_count");
-    if (run.finished() && load && cpus && *cpus > 0 && *load > *cpus)
+    if (run.finished() && load && cpus && *cpus > 0 && *load > *cpus + std::max(0.5, 0.1 * *cpus))
       busy.push_back(fmt::format("`{}` ({:.1f} on {:.0f} cores)", run.id, *load, *cpus));
   }
   if (!busy.empty())
-    flags.push_back(fmt::format("**Busy machine:** {} run(s) ended with a 1-minute load average above the machine's "
+    flags.push_back(fmt::format("**Busy machine:** {} run(s) ended with a 1-minute load average beyond the machine's "
                                 "core count: {}. Their times, throughput and the equal-time and time-to-target "
                                 "comparisons include waiting for other processes; compare their losses, not their "
                                 "times.",
