@@ -101,8 +101,8 @@ void run_plan(const PlanOptions& options, const GlobalOptions& global) {
     double flops_to_train = 0.0;
     for (const auto& run : m.to_train) {
       const TrainConfig train = decode_train_config(run.config);
-      const double tokens = static_cast<double>(train.steps * train.batch_size * train.grad_accum *
-                                                decode_data_config(run.config).seq_len);
+      const double tokens =
+          static_cast<double>(train.steps * train.tokens_per_step(decode_data_config(run.config).seq_len));
       flops_to_train += train_flops(static_cast<double>(cost.total.flops_per_token), tokens);
     }
     total_flops += flops_to_train;

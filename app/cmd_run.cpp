@@ -69,14 +69,13 @@ void run_run(RunOptions options, const GlobalOptions& global) {
                                  sweep.tune->seeds.size() * sweep.seeds.size(),
                              sweep.arms.size(), sweep.seeds.size())
               << std::endl;
-  else if (sweep.seeds_on_demand)
-    std::cout << fmt::format("sweep '{}': up to {} runs ({} arms x {} to {} seeds on demand{})", sweep.name,
-                             sweep.runs.size(), sweep.arms.size(), sweep.seeds_on_demand->design.n_start,
-                             sweep.seeds.size(), sweep.runs.size() > sweep.arms.size() * sweep.seeds.size() ? " x grid" : "")
-              << std::endl;
   else
-    std::cout << fmt::format("sweep '{}': {} runs ({} arms x {} seeds{})", sweep.name, sweep.runs.size(),
-                             sweep.arms.size(), sweep.seeds.size(),
+    std::cout << fmt::format("sweep '{}': {}{} runs ({} arms x {}{})", sweep.name,
+                             sweep.seeds_on_demand ? "up to " : "", sweep.runs.size(), sweep.arms.size(),
+                             sweep.seeds_on_demand ? fmt::format("{} to {} seeds on demand",
+                                                                 sweep.seeds_on_demand->design.n_start,
+                                                                 sweep.seeds.size())
+                                                   : fmt::format("{} seeds", sweep.seeds.size()),
                              sweep.runs.size() > sweep.arms.size() * sweep.seeds.size() ? " x grid" : "")
               << std::endl;
   if (!device.note.empty() && options.runner.devices.empty()) std::cout << device.note << std::endl;

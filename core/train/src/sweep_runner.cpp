@@ -167,17 +167,12 @@ struct RunQueue {
     return it->second;
   }
 
-  /// Which runs of a list this process takes: by default those of its --shard by position in the
-  /// list; a round of seeds on demand passes each run's position in the sweep instead.
-  using Mine = std::function<bool(std::size_t)>;
-  Mine mine_by_position() const {
-    return [this](std::size_t i) { return in_shard(i, options.shard); };
-  }
-
-  /// False when the queue was stopped by a signal or a run was interrupted.
+  /// False when the queue was stopped by a signal or a run was interrupted. This process takes the
+  /// runs of its --shard by position in `runs`, or every one with `all_mine` (a round of seeds on
+  /// demand, whose caller has already chosen by position in the sweep).
   bool train(const std::vector<RunSpec>& runs, const std::filesystem::path& runs_dir, const std::string& what,
-             const AfterEvalFor& after_eval_for, Mine mine = {}) {
-    if (!mine) mine = mine_by_position();
+             const AfterEvalFor& after_eval_for, bool all_mine = false) {
+    const auto mine = [&](std::size_t i) { return all_mine || in_shard(i, options.shard); };
     // A run directory written by a newer ablate is refused before anything is trained.
     for (std::size_t i = 0; i < runs.size(); ++i)
       if (mine(i)) refuse_newer_run_dir(runs_dir / runs[i].id);
@@ -203,7 +198,7 @@ struct RunQueue {
             const std::string& id;
             ~Ended() { board.ended(id); }
           } ended{board, runs[i].id};
-          train_one(runs, i, runs_dir, what, after_eval_for, worker, clock, mine);
+          train_one(runs, i, runs_dir, what, after_eval_for, worker, clock, all_mine);
         }
       } catch (...) {
         std::lock_guard lock(mutex);
@@ -224,9 +219,9 @@ struct RunQueue {
 
   void train_one(const std::vector<RunSpec>& runs, std::size_t i, const std::filesystem::path& runs_dir,
                  const std::string& what, const AfterEvalFor& after_eval_for, std::size_t worker, SweepClock& clock,
-                 const Mine& mine) {
+                 bool all_mine) {
     const RunSpec& run = runs[i];
-    if (!mine(i)) {
+    if (!all_mine && !in_shard(i, options.shard)) {
       count(&SweepRunResult::not_in_shard);
       return;
     }
@@ -363,12 +358,11 @@ std::vector<std::size_t> untaken(const std::vector<RunSpec>& runs, const std::fi
 /// process that ended), then waits for the ones other processes are training. sweep.json lists the
 /// runs asked for so far, seed_rounds.json the rounds and the decisions (for the report).
 bool train_in_seed_rounds(const Sweep& sweep, RunQueue& queue, const std::filesystem::path& sweep_dir) {
-  std::size_t comparisons = 0;
-  stats::SequentialDesign design = comparison_design(sweep, &comparisons);
+  const CalibratedDesign calibrated = calibrated_comparison_design(sweep);
+  const stats::SequentialDesign& design = calibrated.design;
+  const stats::SequentialCalibration& calibration = calibrated.calibration;
+  const std::size_t comparisons = calibrated.comparisons;
   const double sweep_alpha = sweep.seeds_on_demand->design.alpha;
-  const stats::SequentialCalibration calibration = stats::calibrate_spending(design);
-  // Where the simulation finds no excess over α, the boundaries spend α itself (and say so).
-  if (calibration.spending_alpha < design.alpha) design.spending_alpha = calibration.spending_alpha;
   print(fmt::format("seeds on demand: {} to {} seeds per arm, {} more a round, until each comparison with '{}' is "
                     "decided{}; {} test, α = {:g} over all rounds{} (O'Brien–Fleming spending of the calibrated "
                     "α' = {:.4g})",
@@ -403,7 +397,7 @@ bool train_in_seed_rounds(const Sweep& sweep, RunQueue& queue, const std::filesy
                             {"replicates", calibration.replicates}};  // design's spending_alpha: what was used
     write_file_atomic(sweep_dir / "seed_rounds.json", state.dump(2));
     for (const auto& c : rounds.comparisons)
-      if (c.decided && decided.insert(c.arm + "\n" + c.group).second)
+      if (c.decided && decided.insert(c.label()).second)
         print(fmt::format("seeds on demand: '{}'{} against '{}': {}", c.arm, c.group == "{}" ? "" : " at " + c.group,
                           sweep.baseline, c.reason));
     if (rounds.complete) {
@@ -425,14 +419,13 @@ bool train_in_seed_rounds(const Sweep& sweep, RunQueue& queue, const std::filesy
       runs.push_back(sweep.runs[at.back()]);
     }
     const std::string what = fmt::format("round {} ", announced);
-    const auto every = [](std::size_t) { return true; };
     std::vector<RunSpec> mine;
     for (std::size_t i = 0; i < runs.size(); ++i)
       if (in_shard(at[i], queue.options.shard)) mine.push_back(runs[i]);
-    if (!queue.train(mine, runs_dir, what, {}, every)) return false;
+    if (!queue.train(mine, runs_dir, what, {}, true)) return false;
     std::vector<RunSpec> left;
     for (const std::size_t i : untaken(runs, runs_dir)) left.push_back(runs[i]);
-    if (!left.empty() && !queue.train(left, runs_dir, what, {}, every)) return false;
+    if (!left.empty() && !queue.train(left, runs_dir, what, {}, true)) return false;
     if (all_ended(runs, runs_dir)) continue;
     // The rest are being trained by other processes. Once a minute every one is tried, which takes
     // over the lock of a process that died (run_lock.h).
@@ -445,7 +438,7 @@ bool train_in_seed_rounds(const Sweep& sweep, RunQueue& queue, const std::filesy
     if (queue.stopping()) return false;
     if (std::chrono::steady_clock::now() - last_full_pass > std::chrono::minutes(1)) {
       last_full_pass = std::chrono::steady_clock::now();
-      if (!queue.train(runs, runs_dir, what, {}, every)) return false;
+      if (!queue.train(runs, runs_dir, what, {}, true)) return false;
     }
   }
 }

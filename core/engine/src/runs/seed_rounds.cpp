@@ -18,11 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-/// "arm", or "arm at {grid point}" when the sweep has a grid.
-std::string comparison_label(const std::string& arm, const std::string& group) {
-  return group.empty() || group == "{}" ? arm : arm + " at " + group;
-}
-
 const char* outcome_name(stats::SequentialOutcome outcome) {
   switch (outcome) {
     case stats::SequentialOutcome::add_seeds: return "add_seeds";
@@ -55,6 +50,8 @@ stats::Maybe<stats::SequentialLook> look_at(const stats::SequentialDesign& desig
 }
 
 }  // namespace
+
+std::string SeedComparison::label() const { return group.empty() || group == "{}" ? arm : arm + " at " + group; }
 
 SeedRounds replay_seed_rounds(const stats::SequentialDesign& design, const std::vector<SeedCandidate>& candidates,
                               const std::string& baseline,
@@ -121,7 +118,7 @@ SeedRounds replay_seed_rounds(const stats::SequentialDesign& design, const std::
     std::set<std::string> round_runs;
     for (const auto& p : active) {
       SeedComparison& c = out.comparisons[p.comparison];
-      round.comparisons.push_back(comparison_label(c.arm, c.group));
+      round.comparisons.push_back(c.label());
       c.seeds = n;
       for (const std::string& arm : {c.arm, baseline})
         for (const auto* run : first_runs(*p.group, arm, n)) round_runs.insert(run->id);
@@ -244,11 +241,20 @@ stats::SequentialDesign comparison_design(const Sweep& sweep, std::size_t* compa
   return design;
 }
 
+CalibratedDesign calibrated_comparison_design(const Sweep& sweep) {
+  CalibratedDesign out;
+  out.design = comparison_design(sweep, &out.comparisons);
+  out.calibration = stats::calibrate_spending(out.design);
+  // Where the simulation finds no excess over α, the boundaries spend α itself (and say so).
+  if (out.calibration.spending_alpha < out.design.alpha) out.design.spending_alpha = out.calibration.spending_alpha;
+  return out;
+}
+
 SeedsOnDemandPlan plan_seeds_on_demand(const Sweep& sweep) {
-  stats::SequentialDesign design = comparison_design(sweep);
+  // The calibration leaves precision stops out (they only lower the rate), so the sweep's α' holds
+  // for the simulation without them.
+  stats::SequentialDesign design = calibrated_comparison_design(sweep).design;
   design.ci_halfwidth = 0.0;
-  const auto calibration = stats::calibrate_spending(design);
-  if (calibration.spending_alpha < design.alpha) design.spending_alpha = calibration.spending_alpha;
   SeedsOnDemandPlan plan;
   plan.spending_alpha = design.spent_alpha();
   plan.paired = design.paired;

@@ -53,6 +53,9 @@ struct SeedComparison {
   bool decided = false;
   std::string reason;  // why it stopped (decision->describe(), or the run without a result); "" while undecided
   int seeds = 0;       // seeds per arm it holds now
+
+  /// "arm", or "arm at {grid point}" when the sweep has a grid.
+  std::string label() const;
 };
 
 /// One round: its seeds per arm and the comparisons it held.
@@ -88,6 +91,16 @@ SeedRounds replay_seed_rounds(const stats::SequentialDesign& design, const std::
 /// divided by the number of comparisons under the Bonferroni correction. `comparisons` receives that
 /// number ((arms − 1) × grid points).
 stats::SequentialDesign comparison_design(const Sweep& sweep, std::size_t* comparisons = nullptr);
+
+/// comparison_design with the calibration of its spending (stats::calibrate_spending): where the
+/// simulation finds more false positives than α, the boundaries spend the calibrated α' instead of
+/// α. What `ablate run` decides with and what `ablate plan` simulates.
+struct CalibratedDesign {
+  stats::SequentialDesign design;  // spending_alpha set where calibration lowered it
+  stats::SequentialCalibration calibration;
+  std::size_t comparisons = 0;     // the sweep's comparisons with the baseline
+};
+CalibratedDesign calibrated_comparison_design(const Sweep& sweep);
 
 /// What seeds on demand may cost a sweep, for `ablate plan`. Per grid point with K arms besides the
 /// baseline: at least (K + 1) · start runs (every comparison decided in the first round), at most
