@@ -96,6 +96,23 @@ TEST_CASE("seeds on demand: rounds add seeds to the undecided arm only, the repo
   CHECK(again.status == 0);
   CHECK_THAT(again.text, Catch::Contains("every comparison decided after 3 round(s), 13 runs") &&
                              Catch::Contains("trained 0, skipped 0"));
+  CHECK_THAT(again.text, !Catch::Contains("the design changed"));
+  CHECK(read_text(dir / "report.md").find("design changed") == std::string::npos);
+
+  // A larger max after a look at the results: the rounds go on, and the change is warned about and
+  // flagged, since the rule's error rate holds only for a design fixed beforehand.
+  std::string text = read_text(sweep);
+  text.replace(text.find("max: 5"), 6, "max: 6");
+  std::ofstream(sweep) << text;
+  const auto widened = run_ablate(run_args(sweep, kDir / "out"));
+  INFO(widened.text);
+  CHECK(widened.status == 0);
+  CHECK_THAT(widened.text, Catch::Contains("warning: seeds on demand: the design changed since the last run"));
+  CHECK_THAT(read_text(dir / "report.md"),
+             Catch::Contains("**Seeds-on-demand design changed:** earlier runs of this sweep directory used start 3, "
+                             "max 5, step 1, α 0.05 (bonferroni)") &&
+                 Catch::Contains("; this one start 3, max 6,"));
+  CHECK(json::parse(std::ifstream(dir / "seed_rounds.json")).at("earlier_designs").size() == 1);
 }
 
 TEST_CASE("seeds on demand: two shards started together share every round, each run trained once, and agree",

@@ -350,6 +350,42 @@ std::vector<std::size_t> untaken(const std::vector<RunSpec>& runs, const std::fi
   return out;
 }
 
+/// The design as seed_rounds.json records it ("design"): the rule's, with the sweep's α, the number
+/// of comparisons and the correction.
+nlohmann::json design_record(const CalibratedDesign& calibrated, const Sweep& sweep) {
+  SeedRounds none;
+  none.design = calibrated.design;
+  nlohmann::json design = none.to_json()["design"];
+  design["sweep_alpha"] = sweep.seeds_on_demand->design.alpha;
+  design["comparisons"] = calibrated.comparisons;
+  design["correction"] = sweep.seeds_on_demand->bonferroni ? "bonferroni" : "none";
+  return design;
+}
+
+/// The designs of earlier runs of this sweep directory that differ from `design`: seed_rounds.json's
+/// "earlier_designs", plus its "design" when that differs (`changed` then). The rule keeps its α
+/// only for a design fixed before any result was seen: a larger `max` or another α chosen after a
+/// look at the report is peeking, so every change stays on record for the report. The calibrated α'
+/// is left out of the comparison: it follows from the rest.
+struct EarlierDesigns {
+  nlohmann::json designs = nlohmann::json::array();
+  bool changed = false;
+};
+EarlierDesigns earlier_designs(const std::filesystem::path& sweep_dir, const nlohmann::json& design) {
+  EarlierDesigns out;
+  const nlohmann::json previous = read_json_file(sweep_dir / "seed_rounds.json");
+  if (!previous.is_object()) return out;
+  out.designs = previous.value("earlier_designs", nlohmann::json::array());
+  if (const auto last = previous.find("design"); last != previous.end() && last->is_object()) {
+    nlohmann::json a = *last, b = design;
+    a.erase("spending_alpha");
+    b.erase("spending_alpha");
+    out.changed = a != b;
+    if (out.changed) out.designs.push_back(*last);
+  }
+  return out;
+}
+
 /// The replication runs of a sweep with seeds on demand, in rounds (seed_rounds.h): replay the
 /// rounds from the run directories, train what the round in progress still needs, and replay
 /// again, until every comparison with the baseline is decided. Each pass this process first trains
@@ -363,6 +399,13 @@ bool train_in_seed_rounds(const Sweep& sweep, RunQueue& queue, const std::filesy
   const stats::SequentialCalibration& calibration = calibrated.calibration;
   const std::size_t comparisons = calibrated.comparisons;
   const double sweep_alpha = sweep.seeds_on_demand->design.alpha;
+  const nlohmann::json design_json = design_record(calibrated, sweep);
+  const EarlierDesigns earlier = earlier_designs(sweep_dir, design_json);
+  if (earlier.changed)
+    print_error(fmt::format("warning: seeds on demand: the design changed since the last run of this sweep (was {}, "
+                            "now {}); the rule keeps its error rate only for a design fixed before any result was "
+                            "seen, so the report flags the change",
+                            earlier.designs.back().dump(), design_json.dump()));
   print(fmt::format("seeds on demand: {} to {} seeds per arm, {} more a round, until each comparison with '{}' is "
                     "decided{}; {} test, α = {:g} over all rounds{} (O'Brien–Fleming spending of the calibrated "
                     "α' = {:.4g})",
@@ -388,9 +431,8 @@ bool train_in_seed_rounds(const Sweep& sweep, RunQueue& queue, const std::filesy
     });
     write_sweep_json(sweep, sweep_dir, &rounds.wanted);
     nlohmann::json state = rounds.to_json();
-    state["design"]["sweep_alpha"] = sweep_alpha;
-    state["design"]["comparisons"] = comparisons;
-    state["design"]["correction"] = sweep.seeds_on_demand->bonferroni ? "bonferroni" : "none";
+    state["design"] = design_json;
+    state["earlier_designs"] = earlier.designs;
     state["calibration"] = {{"spending_alpha", calibration.spending_alpha},
                             {"uncalibrated_rate", calibration.uncalibrated_rate},
                             {"calibrated_rate", calibration.calibrated_rate},

@@ -256,6 +256,25 @@ std::vector<std::string> red_flags(const SweepRecord& sweep) {
                                   "tried, so these arms may be compared at an untuned point: widen `tune.axes` past "
                                   "them and run again (the runs already done are kept).",
                                   fmt::join(edges, "; ")));
+  // Seeds on demand whose design changed between runs of this sweep directory: stopping at a
+  // boundary keeps its α only when the boundaries were fixed before any result was seen.
+  if (sweep.seed_rounds.is_object())
+    if (const auto earlier = sweep.seed_rounds.value("earlier_designs", nlohmann::json::array()); !earlier.empty()) {
+      const auto text = [](const nlohmann::json& d) {
+        return fmt::format("start {}, max {}, step {}, α {:g} ({}), test {}, ci_halfwidth {}", d.value("start", 0),
+                           d.value("max", 0), d.value("step", 1), d.value("sweep_alpha", d.value("alpha", 0.0)),
+                           d.value("correction", std::string("?")), d.value("test", std::string("?")),
+                           d.contains("ci_halfwidth") ? d["ci_halfwidth"].dump() : "null");
+      };
+      std::vector<std::string> designs;
+      for (const auto& d : earlier) designs.push_back(text(d));
+      flags.push_back(fmt::format(
+          "**Seeds-on-demand design changed:** earlier runs of this sweep directory used {}; this one {}. The rule "
+          "keeps its error rate only for a design fixed before any result was seen: a design chosen after a look at "
+          "the results (a larger `max`, another α) is peeking, so the seeds-on-demand verdicts below are not protected "
+          "by it.",
+          fmt::join(designs, "; then "), text(sweep.seed_rounds.value("design", nlohmann::json::object()))));
+    }
   // Pending, running, or interrupted (stopped with a checkpoint, resumed by the next `ablate run`).
   std::size_t pending = 0;
   for (const auto& run : sweep.runs)

@@ -9,7 +9,8 @@
 //                               "runs": [{"id", "arm", "seed", "grid_point": {path: value}}]}
 //                              (with seeds on demand: the runs its rounds have asked for so far)
 //   seed_rounds.json           seeds on demand only: the rounds and decisions (seed_rounds.h's
-//                              SeedRounds::to_json, plus "calibration"), as the runner last wrote them
+//                              SeedRounds::to_json, plus "calibration" and "earlier_designs": the
+//                              designs of earlier runs that differ), as the runner last wrote them
 //   sweep.yaml                 the sweep file as given to the last `ablate run`
 //   runs/<id>/config.yaml      the resolved configuration (config.json: the same as JSON)
 //   runs/<id>/metrics.jsonl    one JSON object per evaluation:
